@@ -1,0 +1,2 @@
+export * from './types.js';
+export { EventCatalogue, EventSchemaError, warrantEvents, type EventDefinition, type Upcaster } from './catalogue.js';

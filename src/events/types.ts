@@ -1,0 +1,287 @@
+// The event catalogue (DESIGN §2): one type and one JSON Schema per event, at its current version.
+// No field holds a secret: client secrets, refresh tokens and codes appear only as keyed hashes
+// (HMAC-SHA-256 with the server pepper, base64url), access tokens only by their `jti`.
+
+import type { SchemaObject } from 'ajv';
+
+export const GRANT_TYPES = [
+  'authorization_code',
+  'client_credentials',
+  'refresh_token',
+  'password',
+  'urn:ietf:params:oauth:grant-type:device_code',
+  'personal_access',
+] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export const REVOCATION_REASONS = [
+  'revoked_by_client',
+  'refresh_token_reuse',
+  'client_revoked',
+  'code_replay',
+  'admin',
+  'subject_revoked',
+] as const;
+export type RevocationReason = (typeof REVOCATION_REASONS)[number];
+
+export interface ClientRegistered {
+  clientId: string;
+  name: string;
+  confidential: boolean;
+  /** Keyed hash of the client secret; null for public clients. */
+  secretHash: string | null;
+  grantTypes: GrantType[];
+  scopes: string[];
+  redirectUris: string[];
+  firstParty: boolean;
+  /** Per-client lifetimes in seconds; null means the server default. */
+  accessTokenTtl: number | null;
+  refreshTokenTtl: number | null;
+}
+
+export interface ClientChanges {
+  name?: string;
+  grantTypes?: GrantType[];
+  scopes?: string[];
+  redirectUris?: string[];
+  firstParty?: boolean;
+  accessTokenTtl?: number | null;
+  refreshTokenTtl?: number | null;
+}
+
+export interface ClientUpdated {
+  clientId: string;
+  changes: ClientChanges;
+}
+
+export interface ClientSecretRotated {
+  clientId: string;
+  secretHash: string;
+}
+
+export interface ClientRevoked {
+  clientId: string;
+}
+
+export interface AuthorizationCodeIssued {
+  grantId: string;
+  clientId: string;
+  subject: string;
+  codeHash: string;
+  redirectUri: string;
+  scopes: string[];
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | 'plain' | null;
+  resource: string | null;
+  expiresAt: string;
+}
+
+export interface AuthorizationCodeRedeemed {
+  grantId: string;
+  clientId: string;
+  /** The token family created from the code. */
+  familyId: string;
+}
+
+export interface TokenIssued {
+  familyId: string;
+  clientId: string;
+  /** RFC 9068 §2.2: the resource owner, or the client id for client_credentials. */
+  subject: string;
+  grantType: GrantType;
+  scopes: string[];
+  audience: string[];
+  jti: string;
+  accessTokenExpiresAt: string;
+  refreshTokenHash: string | null;
+  refreshTokenExpiresAt: string | null;
+  /** The authorization-code grant this family came from, if any. */
+  grantId: string | null;
+  /** A personal access token's name, if any. */
+  name: string | null;
+}
+
+export interface TokenRefreshed {
+  familyId: string;
+  clientId: string;
+  jti: string;
+  scopes: string[];
+  accessTokenExpiresAt: string;
+  previousRefreshTokenHash: string;
+  refreshTokenHash: string;
+  refreshTokenExpiresAt: string;
+}
+
+export interface TokenRevoked {
+  familyId: string;
+  clientId: string;
+  reason: RevocationReason;
+}
+
+export interface EventDataMap {
+  ClientRegistered: ClientRegistered;
+  ClientUpdated: ClientUpdated;
+  ClientSecretRotated: ClientSecretRotated;
+  ClientRevoked: ClientRevoked;
+  AuthorizationCodeIssued: AuthorizationCodeIssued;
+  AuthorizationCodeRedeemed: AuthorizationCodeRedeemed;
+  TokenIssued: TokenIssued;
+  TokenRefreshed: TokenRefreshed;
+  TokenRevoked: TokenRevoked;
+}
+
+export type EventType = keyof EventDataMap;
+
+/** An event as the domain produces it: a type and its data, at the current version. */
+export type DomainEvent = { [K in EventType]: { type: K; data: EventDataMap[K] } }[EventType];
+
+// Shared schema fragments ----------------------------------------------------------------------
+
+const uuid = { type: 'string', format: 'uuid' } as const;
+const keyedHash = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const; // 32 bytes, base64url
+const dateTime = { type: 'string', format: 'date-time' } as const;
+const scope = { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 128 } as const; // RFC 6749 §3.3
+const scopes = { type: 'array', items: scope, uniqueItems: true, maxItems: 200 } as const;
+const grantTypes = { type: 'array', items: { type: 'string', enum: GRANT_TYPES }, uniqueItems: true, minItems: 1 } as const;
+const redirectUris = { type: 'array', items: { type: 'string', format: 'uri', maxLength: 2000 }, uniqueItems: true, maxItems: 50 } as const;
+const ttl = { type: 'integer', minimum: 1, maximum: 10 * 365 * 24 * 3600, nullable: true } as const;
+const clientName = { type: 'string', minLength: 1, maxLength: 200 } as const;
+const jti = { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' } as const;
+const subject = { type: 'string', minLength: 1, maxLength: 255 } as const;
+
+// ajv's JSONSchemaType cannot express required nullable fields, so the types above are kept in
+// step with these schemas by test/events/catalogue.test.ts (a typed sample of every event must pass).
+export const schemas: { [K in EventType]: SchemaObject } = {
+  ClientRegistered: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['clientId', 'name', 'confidential', 'secretHash', 'grantTypes', 'scopes', 'redirectUris', 'firstParty', 'accessTokenTtl', 'refreshTokenTtl'],
+    properties: {
+      clientId: uuid,
+      name: clientName,
+      confidential: { type: 'boolean' },
+      secretHash: { ...keyedHash, nullable: true },
+      grantTypes,
+      scopes,
+      redirectUris,
+      firstParty: { type: 'boolean' },
+      accessTokenTtl: ttl,
+      refreshTokenTtl: ttl,
+    },
+  },
+  ClientUpdated: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['clientId', 'changes'],
+    properties: {
+      clientId: uuid,
+      changes: {
+        type: 'object',
+        additionalProperties: false,
+        minProperties: 1,
+        required: [],
+        properties: {
+          name: { ...clientName, nullable: true },
+          grantTypes: { ...grantTypes, nullable: true },
+          scopes: { ...scopes, nullable: true },
+          redirectUris: { ...redirectUris, nullable: true },
+          firstParty: { type: 'boolean', nullable: true },
+          accessTokenTtl: ttl,
+          refreshTokenTtl: ttl,
+        },
+      },
+    },
+  },
+  ClientSecretRotated: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['clientId', 'secretHash'],
+    properties: { clientId: uuid, secretHash: keyedHash },
+  },
+  ClientRevoked: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['clientId'],
+    properties: { clientId: uuid },
+  },
+  AuthorizationCodeIssued: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['grantId', 'clientId', 'subject', 'codeHash', 'redirectUri', 'scopes', 'codeChallenge', 'codeChallengeMethod', 'resource', 'expiresAt'],
+    properties: {
+      grantId: uuid,
+      clientId: uuid,
+      subject,
+      codeHash: keyedHash,
+      redirectUri: { type: 'string', format: 'uri', maxLength: 2000 },
+      scopes,
+      codeChallenge: { type: 'string', pattern: '^[A-Za-z0-9._~-]{43,128}$', nullable: true },
+      codeChallengeMethod: { type: 'string', enum: ['S256', 'plain'], nullable: true },
+      resource: { type: 'string', format: 'uri', maxLength: 2000, nullable: true },
+      expiresAt: dateTime,
+    },
+  },
+  AuthorizationCodeRedeemed: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['grantId', 'clientId', 'familyId'],
+    properties: { grantId: uuid, clientId: uuid, familyId: uuid },
+  },
+  TokenIssued: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['familyId', 'clientId', 'subject', 'grantType', 'scopes', 'audience', 'jti', 'accessTokenExpiresAt', 'refreshTokenHash', 'refreshTokenExpiresAt', 'grantId', 'name'],
+    properties: {
+      familyId: uuid,
+      clientId: uuid,
+      subject,
+      grantType: { type: 'string', enum: GRANT_TYPES },
+      scopes,
+      audience: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 2000 }, minItems: 1, maxItems: 10 },
+      jti,
+      accessTokenExpiresAt: dateTime,
+      refreshTokenHash: { ...keyedHash, nullable: true },
+      refreshTokenExpiresAt: { ...dateTime, nullable: true },
+      grantId: { ...uuid, nullable: true },
+      name: { type: 'string', minLength: 1, maxLength: 200, nullable: true },
+    },
+  },
+  TokenRefreshed: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['familyId', 'clientId', 'jti', 'scopes', 'accessTokenExpiresAt', 'previousRefreshTokenHash', 'refreshTokenHash', 'refreshTokenExpiresAt'],
+    properties: {
+      familyId: uuid,
+      clientId: uuid,
+      jti,
+      scopes,
+      accessTokenExpiresAt: dateTime,
+      previousRefreshTokenHash: keyedHash,
+      refreshTokenHash: keyedHash,
+      refreshTokenExpiresAt: dateTime,
+    },
+  },
+  TokenRevoked: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['familyId', 'clientId', 'reason'],
+    properties: {
+      familyId: uuid,
+      clientId: uuid,
+      reason: { type: 'string', enum: REVOCATION_REASONS },
+    },
+  },
+};
+
+/** Current schema version of every event type; bump it and add an upcaster when a shape changes. */
+export const versions: { [K in EventType]: number } = {
+  ClientRegistered: 1,
+  ClientUpdated: 1,
+  ClientSecretRotated: 1,
+  ClientRevoked: 1,
+  AuthorizationCodeIssued: 1,
+  AuthorizationCodeRedeemed: 1,
+  TokenIssued: 1,
+  TokenRefreshed: 1,
+  TokenRevoked: 1,
+};

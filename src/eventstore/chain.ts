@@ -1,0 +1,55 @@
+// The tamper-evident chain (DESIGN §2): each event's hash covers its content and the previous
+// event's hash, so editing any stored event breaks every hash after it in the stream.
+
+import { createHash } from 'node:crypto';
+import type { EventMetadata, RecordedEvent } from './port.js';
+
+/** JSON with object keys sorted, so the hash does not depend on how a store orders keys (jsonb does). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError('canonicalJson: value is not representable in JSON');
+    return text;
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export interface HashedFields {
+  streamId: string;
+  revision: number;
+  type: string;
+  version: number;
+  data: unknown;
+  metadata: EventMetadata;
+}
+
+export function eventHash(event: HashedFields): string {
+  const { streamId, revision, type, version, data, metadata } = event;
+  return createHash('sha256')
+    .update(canonicalJson({ streamId, revision, type, version, data, metadata }))
+    .digest('hex');
+}
+
+export interface ChainVerdict {
+  ok: boolean;
+  checked: number;
+  /** First revision whose hash or link does not hold. */
+  brokenAt?: number;
+  reason?: 'hash_mismatch' | 'link_mismatch' | 'revision_gap';
+}
+
+/** Verifies a whole stream read in order from revision 0 (events as stored, before upcasting). */
+export function verifyChain(events: readonly RecordedEvent[]): ChainVerdict {
+  let previous: string | null = null;
+  for (const [index, event] of events.entries()) {
+    if (event.revision !== index) return { ok: false, checked: index, brokenAt: index, reason: 'revision_gap' };
+    if (event.metadata.prevHash !== previous) return { ok: false, checked: index, brokenAt: event.revision, reason: 'link_mismatch' };
+    if (eventHash(event) !== event.hash) return { ok: false, checked: index, brokenAt: event.revision, reason: 'hash_mismatch' };
+    previous = event.hash;
+  }
+  return { ok: true, checked: events.length };
+}

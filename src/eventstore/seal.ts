@@ -1,0 +1,64 @@
+// What every adapter does to an append before storing it: validate each event against its
+// schema, stamp metadata, and link it into the stream's hash chain.
+
+import { randomUUID } from 'node:crypto';
+import type { EventCatalogue } from '../events/catalogue.js';
+import { eventHash } from './chain.js';
+import { EventStoreError, type EventMetadata, type MetadataInput, type NewEvent, type RecordedEvent } from './port.js';
+
+export type Clock = () => Date;
+
+export interface PreparedEvent {
+  type: string;
+  version: number;
+  data: unknown;
+  metadata: Omit<EventMetadata, 'prevHash'>;
+}
+
+/** Validates and stamps; throws EventSchemaError before anything is stored. */
+export function prepareEvents(
+  catalogue: EventCatalogue,
+  events: readonly NewEvent[],
+  input: MetadataInput | undefined,
+  clock: Clock,
+): PreparedEvent[] {
+  if (events.length === 0) throw new EventStoreError('ERR_INVALID_APPEND', 'append needs at least one event');
+  const occurredAt = input?.occurredAt ?? clock().toISOString();
+  const prepared: PreparedEvent[] = [];
+  for (const event of events) {
+    catalogue.validate(event.type, event.data);
+    const eventId = event.eventId ?? randomUUID();
+    prepared.push({
+      type: event.type,
+      version: catalogue.version(event.type),
+      // A structured clone keeps later mutation by the caller out of what was validated.
+      data: structuredClone(event.data),
+      metadata: {
+        eventId,
+        occurredAt,
+        actor: input?.actor ?? 'system',
+        requestId: input?.requestId ?? null,
+        correlationId: input?.correlationId ?? eventId,
+        causationId: input?.causationId ?? null,
+      },
+    });
+  }
+  return prepared;
+}
+
+/** Gives prepared events their revisions, positions and chained hashes. */
+export function sealEvents(
+  streamId: string,
+  prepared: readonly PreparedEvent[],
+  previous: { revision: number; hash: string | null },
+  firstPosition: number,
+): RecordedEvent[] {
+  let prevHash = previous.hash;
+  return prepared.map((event, index) => {
+    const metadata: EventMetadata = { ...event.metadata, prevHash };
+    const revision = previous.revision + 1 + index;
+    const hash = eventHash({ streamId, revision, type: event.type, version: event.version, data: event.data, metadata });
+    prevHash = hash;
+    return { streamId, revision, position: firstPosition + index, type: event.type, version: event.version, data: event.data, metadata, hash };
+  });
+}

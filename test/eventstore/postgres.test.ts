@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { EventCatalogue } from '../../src/events/catalogue.js';
+import { verifyChain } from '../../src/eventstore/chain.js';
+import { ANY, NO_STREAM, WrongExpectedRevisionError, type RecordedEvent } from '../../src/eventstore/port.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { createPool } from '../../src/db/pool.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { delay, revokedEvent } from '../support/events.js';
+import { collect, eventStoreContract } from './contract.js';
+
+describe('PostgreSQL event store', () => {
+  describe('contract', () => {
+    let db: TestDatabase;
+    eventStoreContract({
+      async create() {
+        db = await createTestDatabase();
+        return new PostgresEventStore({ pool: db.pool, pollIntervalMs: 200 });
+      },
+      async destroy() {
+        await db.drop();
+      },
+    });
+  });
+
+  describe('adapter specifics', () => {
+    let db: TestDatabase;
+    const stores: PostgresEventStore[] = [];
+    const open = (options: Partial<ConstructorParameters<typeof PostgresEventStore>[0]> = {}) => {
+      const store = new PostgresEventStore({ pool: db.pool, pollIntervalMs: 200, ...options });
+      stores.push(store);
+      return store;
+    };
+
+    beforeEach(async () => {
+      db = await createTestDatabase();
+    });
+    afterEach(async () => {
+      await Promise.all(stores.splice(0).map((s) => s.close()));
+      await db.drop();
+    });
+
+    it('assigns gapless positions 1..n under concurrent appends', async () => {
+      const store = open();
+      await Promise.all(Array.from({ length: 300 }, () => store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: NO_STREAM })));
+      const { rows } = await db.pool.query<{ position: string }>('SELECT position FROM es_events ORDER BY position');
+      expect(rows.map((r) => Number(r.position))).to.deep.equal(Array.from({ length: 300 }, (_, i) => i + 1));
+    });
+
+    it('groups concurrent appends into few transactions, and one conflict fails only its own append', async () => {
+      let transactions = 0;
+      const store = open({ beforeCommit: async () => { transactions += 1; } });
+      const stream = `token-${randomUUID()}`;
+      await store.append(stream, [revokedEvent()], { expectedRevision: NO_STREAM });
+      transactions = 0;
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 100 }, () => store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: NO_STREAM })),
+        store.append(stream, [revokedEvent()], { expectedRevision: 5 }), // wrong
+        store.append(stream, [revokedEvent()], { expectedRevision: 0 }), // right
+        store.append(stream, [revokedEvent()], { expectedRevision: 1 }), // right only after the one before it
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(102);
+      const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(rejected).to.have.length(1);
+      expect(rejected[0]!.reason).to.be.instanceOf(WrongExpectedRevisionError);
+      expect(transactions).to.be.lessThan(20);
+      expect(verifyChain(await store.readStream(stream, { upcast: false }))).to.deep.equal({ ok: true, checked: 3 });
+    });
+
+    it('a duplicate event id fails only that append, even inside a batch', async () => {
+      const store = open();
+      const eventId = randomUUID();
+      await store.append(`token-${randomUUID()}`, [{ ...revokedEvent(), eventId }], { expectedRevision: ANY });
+      const results = await Promise.allSettled([
+        store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: ANY }),
+        store.append(`token-${randomUUID()}`, [{ ...revokedEvent(), eventId }], { expectedRevision: ANY }),
+        store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: ANY }),
+      ]);
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect((results[1] as PromiseRejectedResult).reason).to.include({ code: 'ERR_INVALID_APPEND' });
+      expect(await store.headPosition()).to.equal(3);
+    });
+
+    it('a slow transaction that starts first and commits last is not skipped by a subscriber', async () => {
+      let slowed = false;
+      // Writer A holds its transaction open for 1.5 s after inserting; writer B starts later.
+      const slow = open({
+        beforeCommit: async () => {
+          if (!slowed) {
+            slowed = true;
+            await delay(1500);
+          }
+        },
+      });
+      const fast = open();
+      const reader = open();
+      const subscriber = collect(reader, { count: 3, timeoutMs: 15_000 });
+
+      const finished: string[] = [];
+      const a = slow.append('token-slow', [revokedEvent()], { expectedRevision: NO_STREAM }).then((r) => {
+        finished.push('slow');
+        return r;
+      });
+      await delay(200);
+      const b = fast.append('token-fast', [revokedEvent(), revokedEvent()], { expectedRevision: NO_STREAM }).then((r) => {
+        finished.push('fast');
+        return r;
+      });
+      // While A is open, nothing it wrote and nothing after it is visible.
+      await delay(300);
+      expect(await reader.readAll()).to.deep.equal([]);
+
+      const [ra, rb] = await Promise.all([a, b]);
+      expect(finished).to.deep.equal(['slow', 'fast']);
+      expect(ra.position).to.be.lessThan(rb.events[0]!.position);
+      const received = await subscriber;
+      expect(received.map((e: RecordedEvent) => e.streamId)).to.deep.equal(['token-slow', 'token-fast', 'token-fast']);
+      expect(received.map((e) => e.position)).to.deep.equal([1, 2, 3]);
+    });
+
+    it('upcasts events stored at an older version when reading', async () => {
+      const v1 = new EventCatalogue({
+        Greeting: { version: 1, schema: { type: 'object', required: ['text'], properties: { text: { type: 'string' } }, additionalProperties: false } },
+      });
+      const v2 = new EventCatalogue({
+        Greeting: {
+          version: 2,
+          schema: { type: 'object', required: ['text', 'lang'], properties: { text: { type: 'string' }, lang: { type: 'string' } }, additionalProperties: false },
+          upcasters: { 1: (data) => ({ ...(data as object), lang: 'en' }) },
+        },
+      });
+      await open({ catalogue: v1 }).append('greeting-1', [{ type: 'Greeting', data: { text: 'hi' } }], { expectedRevision: NO_STREAM });
+      const current = open({ catalogue: v2 });
+      const [event] = await current.readStream('greeting-1');
+      expect(event).to.include({ version: 2 });
+      expect(event!.data).to.deep.equal({ text: 'hi', lang: 'en' });
+      const [raw] = await current.readStream('greeting-1', { upcast: false });
+      expect(raw).to.include({ version: 1 });
+      expect(verifyChain([raw!]).ok).to.equal(true);
+    });
+
+    it('detects an edited event through the hash chain', async () => {
+      const store = open();
+      await store.append('token-x', [revokedEvent(), revokedEvent(), revokedEvent()], { expectedRevision: NO_STREAM });
+      await db.pool.query(`UPDATE es_events SET data = jsonb_set(data, '{reason}', '"code_replay"') WHERE stream_id = 'token-x' AND revision = 1`);
+      expect(verifyChain(await store.readStream('token-x', { upcast: false }))).to.deep.include({ ok: false, brokenAt: 1, reason: 'hash_mismatch' });
+    });
+
+    it('answers ERR_EVENT_STORE_UNAVAILABLE when the database cannot be reached', async () => {
+      const pool = createPool('postgres://postgres@127.0.0.1:1/none', { max: 1 });
+      const store = new PostgresEventStore({ pool });
+      try {
+        const error = await store.append('token-y', [revokedEvent()], { expectedRevision: ANY }).catch((e: unknown) => e);
+        expect(error).to.include({ code: 'ERR_EVENT_STORE_UNAVAILABLE' });
+        const readError = await store.readAll().catch((e: unknown) => e);
+        expect(readError).to.include({ code: 'ERR_EVENT_STORE_UNAVAILABLE' });
+      } finally {
+        await store.close();
+        await pool.end();
+      }
+    });
+  });
+});
