@@ -1,0 +1,13 @@
+import { clientsProjection } from './clients.js';
+import { codesProjection } from './codes.js';
+import { tokensProjection } from './tokens.js';
+import type { Projection } from './types.js';
+
+/** Every read model Warrant keeps, in the order they are started and rebuilt. */
+export const projections: readonly Projection[] = [clientsProjection, tokensProjection, codesProjection];
+
+export { clientsProjection, codesProjection, tokensProjection };
+export { ProjectionRunner, type RunnerStatus } from './runner.js';
+export { ProjectionWaiter, ProjectionTimeoutError } from './waiter.js';
+export { rebuildProjection, dumpTables } from './rebuild.js';
+export type { Projection, SqlStatement } from './types.js';

@@ -1,0 +1,84 @@
+// tokens: token families, access tokens by jti and refresh-token hashes. Validation of an access
+// token is one indexed lookup of access_tokens joined to its family and client.
+
+import type { TokenIssued, TokenRefreshed, TokenRevoked } from '../src/events/types.js';
+import type { RecordedEvent } from '../src/eventstore/port.js';
+import { sql, type Projection, type SqlStatement } from './types.js';
+
+export const tokensProjection: Projection = {
+  name: 'tokens',
+  tables: ['token_families', 'access_tokens', 'refresh_tokens'],
+  eventTypes: ['TokenIssued', 'TokenRefreshed', 'TokenRevoked'],
+  handle(event: RecordedEvent): SqlStatement[] {
+    const at = event.metadata.occurredAt;
+    switch (event.type) {
+      case 'TokenIssued': {
+        const d = event.data as TokenIssued;
+        const statements = [
+          sql(
+            `INSERT INTO token_families (family_id, client_id, subject, grant_type, scopes, audience, current_jti, grant_id, name,
+                                         access_expires_at, refresh_expires_at, created_at, updated_at, revision)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+             ON CONFLICT (family_id) DO NOTHING`,
+            d.familyId, d.clientId, d.subject, d.grantType, d.scopes, d.audience, d.jti, d.grantId, d.name,
+            d.accessTokenExpiresAt, d.refreshTokenExpiresAt, at, event.revision,
+          ),
+          sql(
+            `INSERT INTO access_tokens (jti, family_id, client_id, subject, scopes, audience, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (jti) DO NOTHING`,
+            d.jti, d.familyId, d.clientId, d.subject, d.scopes, d.audience, at, d.accessTokenExpiresAt,
+          ),
+        ];
+        if (d.refreshTokenHash && d.refreshTokenExpiresAt) {
+          statements.push(
+            sql(
+              `INSERT INTO refresh_tokens (token_hash, family_id, client_id, current, issued_at, expires_at)
+               VALUES ($1, $2, $3, true, $4, $5) ON CONFLICT (token_hash) DO NOTHING`,
+              d.refreshTokenHash, d.familyId, d.clientId, at, d.refreshTokenExpiresAt,
+            ),
+          );
+        }
+        return statements;
+      }
+      case 'TokenRefreshed': {
+        const d = event.data as TokenRefreshed;
+        return [
+          // Revoked is terminal: a refresh never brings a family back.
+          sql(
+            `UPDATE token_families SET current_jti = $2, scopes = $3, access_expires_at = $4, refresh_expires_at = $5,
+                    updated_at = $6, revision = $7
+              WHERE family_id = $1 AND revision < $7 AND NOT revoked`,
+            d.familyId, d.jti, d.scopes, d.accessTokenExpiresAt, d.refreshTokenExpiresAt, at, event.revision,
+          ),
+          sql(
+            `INSERT INTO access_tokens (jti, family_id, client_id, subject, scopes, audience, issued_at, expires_at)
+             SELECT $1, family_id, client_id, subject, $2, audience, $3, $4 FROM token_families WHERE family_id = $5
+             ON CONFLICT (jti) DO NOTHING`,
+            d.jti, d.scopes, at, d.accessTokenExpiresAt, d.familyId,
+          ),
+          sql(
+            'UPDATE refresh_tokens SET current = false, rotated_at = $2 WHERE token_hash = $1 AND current',
+            d.previousRefreshTokenHash, at,
+          ),
+          sql(
+            `INSERT INTO refresh_tokens (token_hash, family_id, client_id, current, issued_at, expires_at)
+             VALUES ($1, $2, $3, true, $4, $5) ON CONFLICT (token_hash) DO NOTHING`,
+            d.refreshTokenHash, d.familyId, d.clientId, at, d.refreshTokenExpiresAt,
+          ),
+        ];
+      }
+      case 'TokenRevoked': {
+        const d = event.data as TokenRevoked;
+        return [
+          sql(
+            `UPDATE token_families SET revoked = true, revoked_reason = $2, revoked_at = $3, updated_at = $3, revision = $4
+              WHERE family_id = $1 AND revision < $4 AND NOT revoked`,
+            d.familyId, d.reason, at, event.revision,
+          ),
+        ];
+      }
+      default:
+        return [];
+    }
+  },
+};
