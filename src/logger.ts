@@ -10,16 +10,35 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
     {
       level: options.level ?? 'info',
       base: { service: 'warrant' },
+      serializers: { err: serializeError },
       redact: {
         paths: [
-          '*.password', '*.client_secret', '*.secret', '*.refresh_token', '*.access_token', '*.code', '*.code_verifier',
-          'req.headers.authorization', 'req.headers.cookie',
+          '*.password', '*.client_secret', '*.secret', '*.refresh_token', '*.access_token', '*.code_verifier',
+          'body.code', 'req.headers.authorization', 'req.headers.cookie',
         ],
         censor: '[redacted]',
       },
     },
     options.destination,
   );
+}
+
+/**
+ * Only the fields that help an operator: driver errors carry whole client objects (with
+ * connection parameters) as enumerable properties, which must not reach a log line.
+ */
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code, detail, severity } = error as Error & { code?: unknown; detail?: unknown; severity?: unknown };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof severity === 'string' ? { severity } : {}),
+    ...(typeof detail === 'string' ? { detail } : {}),
+    stack: error.stack,
+    ...(error.cause ? { cause: serializeError(error.cause) } : {}),
+  };
 }
 
 /** A logger that drops everything (library default when the host app passes none). */

@@ -12,6 +12,7 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.
 export interface Migration {
   version: number;
   name: string;
+  file: string;
   sql: string;
   checksum: string;
 }
@@ -29,7 +30,7 @@ export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
     const sql = await readFile(`${dir}/${file}`, 'utf8');
     const version = Number(match[1]);
     if (migrations.some((m) => m.version === version)) throw new MigrationError(`two migrations have version ${version}`);
-    migrations.push({ version, name: match[2]!, sql, checksum: createHash('sha256').update(sql).digest('hex') });
+    migrations.push({ version, name: match[2]!, file, sql, checksum: createHash('sha256').update(sql).digest('hex') });
   }
   return migrations;
 }
@@ -53,7 +54,7 @@ export async function migrate(pool: pg.Pool, options: { dir?: string } = {}): Pr
       const checksum = done.get(migration.version);
       if (checksum !== undefined) {
         if (checksum !== migration.checksum) {
-          throw new MigrationError(`migration ${migration.version}_${migration.name} changed after it was applied`);
+          throw new MigrationError(`migration ${migration.file} changed after it was applied`);
         }
         continue;
       }
@@ -68,7 +69,7 @@ export async function migrate(pool: pg.Pool, options: { dir?: string } = {}): Pr
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new MigrationError(`migration ${migration.version}_${migration.name} failed: ${(error as Error).message}`, { cause: error });
+        throw new MigrationError(`migration ${migration.file} failed: ${(error as Error).message}`, { cause: error });
       }
       applied.push(migration);
     }

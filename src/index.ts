@@ -1,0 +1,37 @@
+// The public surface of the `warrant` package (STYLE §5: every export named).
+
+export { createAuthServer, serve, StartupError, type AuthServer, type AuthServerOptions, type RunningServer } from './server.js';
+export { loadConfig, settings, insecureDefaults, redactedConfig, ConfigError, type Config } from './config.js';
+export { migrate, MigrationError } from './db/migrate.js';
+export { createPool } from './db/pool.js';
+export { createLogger, type Logger } from './logger.js';
+export {
+  ANY,
+  NO_STREAM,
+  EventStoreError,
+  WrongExpectedRevisionError,
+  isWrongExpectedRevision,
+  type AppendOptions,
+  type AppendResult,
+  type EventFilter,
+  type EventMetadata,
+  type EventStore,
+  type EventStoreErrorCode,
+  type ExpectedRevision,
+  type NewEvent,
+  type RecordedEvent,
+  type SubscriptionBatch,
+} from './eventstore/port.js';
+export { PostgresEventStore, type PostgresEventStoreOptions } from './eventstore/postgres.js';
+export { EsdbEventStore, type EsdbEventStoreOptions } from './eventstore/esdb.js';
+export { verifyChain, eventHash, canonicalJson, type ChainVerdict } from './eventstore/chain.js';
+export { EventCatalogue, EventSchemaError, warrantEvents } from './events/catalogue.js';
+export type { DomainEvent, EventDataMap, EventType } from './events/types.js';
+export {
+  ProjectionRunner,
+  ProjectionWaiter,
+  ProjectionTimeoutError,
+  rebuildProjection,
+  projections,
+  type Projection,
+} from '../projections/index.js';

@@ -1,0 +1,174 @@
+// The composition root: database, event store, projections and the Koa app, wired once.
+// `createAuthServer` is the library entry point; `serve` is what `warrant serve` runs.
+
+import http from 'node:http';
+import Router from '@koa/router';
+import Koa from 'koa';
+import type pg from 'pg';
+import { projections } from '../projections/index.js';
+import { ProjectionRunner } from '../projections/runner.js';
+import { ProjectionWaiter } from '../projections/waiter.js';
+import { insecureDefaults, loadConfig, redactedConfig, type Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { createPool } from './db/pool.js';
+import { EsdbEventStore } from './eventstore/esdb.js';
+import type { EventStore } from './eventstore/port.js';
+import { PostgresEventStore } from './eventstore/postgres.js';
+import { errorHandler } from './http/errors.js';
+import { healthz } from './http/healthz.js';
+import { requestId, type RequestState } from './http/request-id.js';
+import { createLogger, silentLogger, type Logger } from './logger.js';
+
+export interface AuthServerOptions {
+  /** Settings; anything not given comes from the environment and src/config.ts defaults. */
+  config?: Partial<Config>;
+  /** Use this pool for read models (and events) instead of opening one from databaseUrl. */
+  pool?: pg.Pool;
+  logger?: Logger;
+  /** Apply pending migrations at start (default true). */
+  migrate?: boolean;
+  /** Run the projection runners in this process (default true; a standby elsewhere takes over). */
+  runProjections?: boolean;
+}
+
+export interface AuthServer {
+  app: Koa<RequestState>;
+  router: Router<RequestState>;
+  config: Config;
+  pool: pg.Pool;
+  store: EventStore;
+  waiter: ProjectionWaiter;
+  runners: readonly ProjectionRunner[];
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  readonly code = 'ERR_WARRANT_STARTUP';
+}
+
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+  } catch {
+    return 'the configured database';
+  }
+}
+
+export async function createAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
+  const config = loadConfig(process.env, options.config);
+  const logger = options.logger ?? silentLogger;
+  let pool = options.pool;
+  const ownsPool = !pool;
+  if (!pool) {
+    if (!config.databaseUrl) throw new StartupError('no database: pass `pool` or set DATABASE_URL');
+    pool = createPool(config.databaseUrl, { max: config.poolSize, logger });
+  }
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    if (ownsPool) await pool.end().catch(() => undefined);
+    const where = config.databaseUrl ? describeUrl(config.databaseUrl) : 'the given pool';
+    throw new StartupError(`cannot reach PostgreSQL at ${where}: ${(error as Error).message}`, { cause: error });
+  }
+  if (options.migrate !== false) await migrate(pool);
+
+  const store: EventStore = config.eventStoreUrl
+    ? new EsdbEventStore({ connectionString: config.eventStoreUrl })
+    : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize });
+  const runners = options.runProjections === false
+    ? []
+    : projections.map((projection) => new ProjectionRunner({ projection, store, pool, logger }));
+  runners.forEach((runner) => runner.start());
+  const waiter = new ProjectionWaiter({
+    pool,
+    projections: projections.map((p) => p.name),
+    timeoutMs: config.projectionWaitTimeoutMs,
+  });
+
+  const app = new Koa<RequestState>();
+  app.proxy = false;
+  app.silent = true; // errors are logged by errorHandler with the request id
+  const router = new Router<RequestState>();
+  healthz(router, { pool, store, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()) });
+  app.use(requestId(logger));
+  app.use(errorHandler());
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  let closed: Promise<void> | undefined;
+  return {
+    app,
+    router,
+    config,
+    pool,
+    store,
+    waiter,
+    runners,
+    logger,
+    close() {
+      closed ??= (async () => {
+        await Promise.all(runners.map((runner) => runner.stop()));
+        await waiter.close();
+        await store.close();
+        if (ownsPool) await pool.end();
+      })();
+      return closed;
+    },
+  };
+}
+
+export interface RunningServer {
+  server: http.Server;
+  auth: AuthServer;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `warrant serve`: embedded database when DATABASE_URL is unset, HTTP, graceful shutdown. */
+export async function serve(config: Config = loadConfig(), logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningServer> {
+  for (const warning of insecureDefaults(config)) logger.warn(`INSECURE DEVELOPMENT DEFAULT: ${warning}`);
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.databaseUrl) {
+    embedded = await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger });
+  }
+  let auth: AuthServer;
+  try {
+    auth = await createAuthServer({ config: { ...config, databaseUrl: embedded?.url ?? config.databaseUrl }, logger });
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+  const server = http.createServer(auth.app.callback());
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  logger.info({ url, issuer: config.issuer, config: redactedConfig({ ...config, databaseUrl: embedded?.url ?? config.databaseUrl }) }, 'warrant listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down: draining requests');
+      // Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets.
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), 10_000);
+      await drained;
+      clearTimeout(force);
+      await auth.close();
+      await embedded?.stop();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+  return { server, auth, url, stop };
+}

@@ -1,0 +1,126 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { seedHistory } from '../support/events.js';
+import { freePort, run, start, waitForHttp } from '../support/process.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('warrant CLI', function () {
+  this.timeout(90_000);
+
+  describe('on a database', () => {
+    let db: TestDatabase;
+    beforeEach(async () => {
+      db = await createTestDatabase({ migrate: false });
+    });
+    afterEach(async () => {
+      await db.drop();
+    });
+
+    it('migrate applies the migrations, then finds nothing to do', async () => {
+      const first = await run(['migrate'], { DATABASE_URL: db.url });
+      expect(first.code, first.stderr).to.equal(0);
+      expect(first.stdout).to.contain('Migrated 0001_event_store.sql').and.to.contain('Migrated 0003_read_models.sql');
+      const second = await run(['migrate'], { DATABASE_URL: db.url });
+      expect(second.code).to.equal(0);
+      expect(second.stdout).to.equal('Nothing to migrate.\n');
+    });
+
+    it('projections rebuild replays the log and projections status shows no lag', async () => {
+      await run(['migrate'], { DATABASE_URL: db.url });
+      const store = new PostgresEventStore({ pool: db.pool });
+      const last = await seedHistory(store, { clients: 2, familiesPerClient: 3 });
+      await store.close();
+      const rebuilt = await run(['projections', 'rebuild'], { DATABASE_URL: db.url });
+      expect(rebuilt.code, rebuilt.stderr).to.equal(0);
+      expect(rebuilt.stdout).to.match(/Rebuilt tokens: \d+ events, checkpoint \d+/);
+      const families = await db.pool.query('SELECT count(*)::int AS n FROM token_families');
+      expect(families.rows[0].n).to.equal(6);
+      const status = await run(['projections', 'status'], { DATABASE_URL: db.url });
+      expect(status.stdout).to.match(new RegExp(`tokens\\s+${last}\\s+0`));
+    });
+  });
+
+  it('serve with an unreachable database exits non-zero with a one-line error, no stack trace', async () => {
+    const result = await run(['serve'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/warrant', LOG_LEVEL: 'silent' });
+    expect(result.code).to.equal(1);
+    expect(result.stderr.trim().split('\n')).to.have.length(1);
+    expect(result.stderr).to.match(/^warrant: cannot reach PostgreSQL at 127\.0\.0\.1:1\/warrant: .*ECONNREFUSED/);
+    expect(result.stderr).not.to.contain('    at ');
+  });
+
+  it('an unknown command or bad setting is a clear error', async () => {
+    const bad = await run(['projections', 'rebuild', 'nope']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('unknown projection: nope');
+    const port = await run(['config'], { PORT: 'eighty' });
+    expect(port.code).to.equal(1);
+    expect(port.stderr.trim()).to.equal('warrant: PORT must be an integer from 0 to 65535, got "eighty"');
+  });
+
+  describe('on the embedded database (no DATABASE_URL)', () => {
+    let storage: string;
+    beforeEach(async () => {
+      storage = await mkdtemp(path.join(tmpdir(), 'warrant-storage-'));
+    });
+    afterEach(async () => {
+      await rm(storage, { recursive: true, force: true });
+    });
+
+    async function serveEmbedded(httpPort: number, pgPort: number) {
+      const server = start(['serve'], { WARRANT_STORAGE: storage, PORT: String(httpPort), WARRANT_EMBEDDED_PG_PORT: String(pgPort) });
+      const response = await waitForHttp(`http://127.0.0.1:${httpPort}/healthz`, 60_000).catch((error: unknown) => {
+        server.child.kill('SIGKILL');
+        throw new Error(`server did not answer: ${(error as Error).message}\n${server.output()}`);
+      });
+      return { server, response };
+    }
+
+    it('starts, answers /healthz, and stops cleanly on SIGTERM (database stopped too)', async () => {
+      const [httpPort, pgPort] = [await freePort(), await freePort()];
+      const { server, response } = await serveEmbedded(httpPort, pgPort);
+      expect(response.status).to.equal(200);
+      const body = (await response.json()) as { status: string; projections: Record<string, { lag: number }> };
+      expect(body.status).to.equal('ok');
+      expect(Object.keys(body.projections)).to.deep.equal(['clients', 'tokens', 'authorization_codes']);
+      expect(server.output()).to.contain('INSECURE DEVELOPMENT DEFAULT').and.to.contain('embedded PostgreSQL ready');
+      expect(server.output()).to.contain(`127.0.0.1:${pgPort}/warrant`);
+
+      server.child.kill('SIGTERM');
+      expect(await server.exited).to.equal(0);
+      expect(existsSync(path.join(storage, 'pgdata', 'postmaster.pid'))).to.equal(false);
+      expect(await fetch(`http://127.0.0.1:${httpPort}/healthz`).then(() => 'answered', () => 'refused')).to.equal('refused');
+    });
+
+    it('starts again after a crash left postgres running and its pid file behind', async () => {
+      const [httpPort, pgPort] = [await freePort(), await freePort()];
+      const first = await serveEmbedded(httpPort, pgPort);
+      expect(first.response.status).to.equal(200);
+      first.server.child.kill('SIGKILL');
+      await first.server.exited;
+      const pidFile = path.join(storage, 'pgdata', 'postmaster.pid');
+      expect(existsSync(pidFile)).to.equal(true);
+      const orphan = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+      expect(alive(orphan), 'postgres outlived its parent').to.equal(true);
+
+      const second = await serveEmbedded(httpPort, pgPort);
+      expect(second.response.status).to.equal(200);
+      expect(second.server.output()).to.contain('left running by a crashed run');
+      second.server.child.kill('SIGTERM');
+      expect(await second.server.exited).to.equal(0);
+      expect(alive(orphan)).to.equal(false);
+    });
+  });
+});

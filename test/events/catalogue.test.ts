@@ -1,0 +1,68 @@
+// Keeps src/events/types.ts and its schemas in step: every typed sample must pass its schema,
+// and every field the type declares is required by the schema (no silent drift either way).
+
+import { expect } from 'chai';
+import { EventSchemaError, warrantEvents } from '../../src/events/catalogue.js';
+import { schemas, type EventDataMap, type EventType } from '../../src/events/types.js';
+
+const uuid = '6f1c1d0e-3b1a-4c53-9a53-0d4a4f1f0c11';
+const hash = 'x'.repeat(43);
+const at = '2026-11-28T10:00:00.000Z';
+
+const samples: { [K in EventType]: EventDataMap[K] } = {
+  ClientRegistered: {
+    clientId: uuid, name: 'App', confidential: true, secretHash: hash, grantTypes: ['client_credentials'], scopes: ['read'],
+    redirectUris: ['https://app.example/cb'], firstParty: false, accessTokenTtl: 3600, refreshTokenTtl: null,
+  },
+  ClientUpdated: { clientId: uuid, changes: { name: 'Renamed', accessTokenTtl: null } },
+  ClientSecretRotated: { clientId: uuid, secretHash: hash },
+  ClientRevoked: { clientId: uuid },
+  AuthorizationCodeIssued: {
+    grantId: uuid, clientId: uuid, subject: 'alice', codeHash: hash, redirectUri: 'https://app.example/cb', scopes: ['read'],
+    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', resource: null, expiresAt: at,
+  },
+  AuthorizationCodeRedeemed: { grantId: uuid, clientId: uuid, familyId: uuid },
+  TokenIssued: {
+    familyId: uuid, clientId: uuid, subject: 'alice', grantType: 'authorization_code', scopes: ['read'], audience: ['https://api.example'],
+    jti: 'abcdefghijklmnop', accessTokenExpiresAt: at, refreshTokenHash: hash, refreshTokenExpiresAt: at, grantId: uuid, name: null,
+  },
+  TokenRefreshed: {
+    familyId: uuid, clientId: uuid, jti: 'abcdefghijklmnoq', scopes: ['read'], accessTokenExpiresAt: at,
+    previousRefreshTokenHash: hash, refreshTokenHash: hash, refreshTokenExpiresAt: at,
+  },
+  TokenRevoked: { familyId: uuid, clientId: uuid, reason: 'refresh_token_reuse' },
+};
+
+describe('event catalogue', () => {
+  for (const type of Object.keys(samples) as EventType[]) {
+    it(`${type}: a typed sample passes, every declared field is required, and unknown fields are refused`, () => {
+      expect(() => warrantEvents.validate(type, samples[type])).not.to.throw();
+      expect(warrantEvents.version(type)).to.equal(1);
+      const required = (schemas[type] as { required?: string[] }).required ?? [];
+      expect([...required].sort()).to.deep.equal(Object.keys(samples[type]).sort());
+      for (const field of required) {
+        const without = { ...samples[type] } as Record<string, unknown>;
+        delete without[field];
+        expect(() => warrantEvents.validate(type, without), `without ${field}`).to.throw(EventSchemaError).with.property('field', `/${field}`);
+      }
+      expect(() => warrantEvents.validate(type, { ...samples[type], extra: 1 })).to.throw(EventSchemaError).with.property('field', '/extra');
+    });
+  }
+
+  it('refuses anything that looks like a plaintext secret where a keyed hash belongs', () => {
+    const error = (() => {
+      try {
+        warrantEvents.validate('ClientSecretRotated', { clientId: uuid, secretHash: 'my-plain-secret' });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).to.be.instanceOf(EventSchemaError);
+    expect(error).to.include({ eventType: 'ClientSecretRotated', field: '/secretHash' });
+  });
+
+  it('refuses an update that changes nothing', () => {
+    expect(() => warrantEvents.validate('ClientUpdated', { clientId: uuid, changes: {} })).to.throw(EventSchemaError);
+  });
+});
