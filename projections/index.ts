@@ -6,6 +6,11 @@ import type { Projection } from './types.js';
 /** Every read model Warrant keeps, in the order they are started and rebuilt. */
 export const projections: readonly Projection[] = [clientsProjection, tokensProjection, codesProjection];
 
+/** Names of the projections that handle any of these event types: what a writer waits for. */
+export function projectionsFor(eventTypes: readonly string[]): string[] {
+  return projections.filter((p) => p.eventTypes.some((type) => eventTypes.includes(type))).map((p) => p.name);
+}
+
 export { clientsProjection, codesProjection, tokensProjection };
 export { ProjectionRunner, type RunnerStatus } from './runner.js';
 export { ProjectionWaiter, ProjectionTimeoutError } from './waiter.js';

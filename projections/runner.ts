@@ -10,8 +10,10 @@
 // - After each commit it NOTIFYs `warrant_projections` so writers waiting for their event
 //   (ProjectionWaiter) wake at once.
 
-import type pg from 'pg';
+import { createHash } from 'node:crypto';
+import pg from 'pg';
 import { LOCK_NAMESPACE } from '../src/db/locks.js';
+import { corked } from '../src/db/pipeline.js';
 import type { EventStore, SubscriptionBatch } from '../src/eventstore/port.js';
 import type { Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
@@ -39,6 +41,8 @@ export interface ProjectionRunnerOptions {
   /** First retry delay after a failed batch; doubles up to 30 s (default 500 ms). */
   retryDelayMs?: number;
   maxBatch?: number;
+  /** How long the checkpoint may trail over events this projection ignores (default 1000 ms). */
+  idleCheckpointMs?: number;
 }
 
 class CheckpointMovedError extends Error {
@@ -53,6 +57,7 @@ export class ProjectionRunner {
   readonly #takeoverIntervalMs: number;
   readonly #retryDelayMs: number;
   readonly #maxBatch: number;
+  readonly #idleCheckpointMs: number;
   readonly #types: Set<string>;
 
   #controller = new AbortController();
@@ -67,6 +72,7 @@ export class ProjectionRunner {
     this.#takeoverIntervalMs = options.takeoverIntervalMs ?? 1000;
     this.#retryDelayMs = options.retryDelayMs ?? 500;
     this.#maxBatch = options.maxBatch ?? 500;
+    this.#idleCheckpointMs = options.idleCheckpointMs ?? 1000;
     this.#types = new Set(options.projection.eventTypes);
     this.#status = { name: options.projection.name, active: false, position: 0, caughtUp: false, lastError: null };
   }
@@ -94,97 +100,120 @@ export class ProjectionRunner {
   async #run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      let client: pg.PoolClient | undefined;
-      let broken = false;
+      // Its own connection, not a pooled one: the session holds the election lock (closing it
+      // releases the lock, even when the process dies), and pipeline mode sends a whole batch
+      // of statements in one round trip.
+      const client = new pg.Client({
+        ...(this.#pool.options as pg.ClientConfig),
+        pipeline: true,
+        application_name: `warrant-projection-${this.#projection.name}`,
+      } as pg.ClientConfig);
+      // An error on an idle connection would otherwise crash the process.
+      client.on('error', (error) => this.#logger.warn({ err: error }, 'projection connection failed'));
+      let wait = this.#takeoverIntervalMs;
       try {
-        client = await this.#pool.connect();
-        // An error on a checked-out idle client would otherwise crash the process.
-        client.on('error', (error) => this.#logger.warn({ err: error }, 'projection connection failed'));
+        await client.connect();
         const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
           LOCK_NAMESPACE,
           `projection:${this.#projection.name}`,
         ]);
-        if (!rows[0]!.locked) {
-          this.#status.active = false;
-          client.release();
-          client = undefined;
-          await sleep(this.#takeoverIntervalMs, signal);
-          continue;
+        if (rows[0]!.locked) {
+          this.#status.active = true;
+          this.#logger.info('projection runner active');
+          await this.#follow(client, signal, () => {
+            failures = 0;
+          });
         }
-        this.#status.active = true;
-        this.#logger.info('projection runner active');
-        await this.#follow(client, signal, () => {
-          failures = 0;
-        });
       } catch (error) {
-        broken = true;
         if (signal.aborted) break;
         failures += 1;
         this.#status.lastError = (error as Error).message;
         const level = error instanceof CheckpointMovedError ? 'info' : 'error';
         this.#logger[level]({ err: error, failures }, 'projection batch failed; retrying from the stored checkpoint');
-        await sleep(Math.min(30_000, this.#retryDelayMs * 2 ** Math.min(failures - 1, 10)), signal);
+        wait = Math.min(30_000, this.#retryDelayMs * 2 ** Math.min(failures - 1, 10));
       } finally {
         this.#status.active = false;
-        if (client) {
-          // Closing the session releases the advisory lock even if unlock cannot be sent.
-          if (!broken) {
-            await client
-              .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE, `projection:${this.#projection.name}`])
-              .catch(() => {
-                broken = true;
-              });
-          }
-          client.release(broken ? true : undefined);
-        }
+        await client.end().catch(() => undefined);
       }
+      await sleep(wait, signal);
     }
   }
 
-  async #follow(client: pg.PoolClient, signal: AbortSignal, onSuccess: () => void): Promise<void> {
+  async #follow(client: pg.Client, signal: AbortSignal, onSuccess: () => void): Promise<void> {
     const name = this.#projection.name;
     await client.query('INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING', [name]);
     const { rows } = await client.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE name = $1', [name]);
     let position = Number(rows[0]!.position);
     this.#status.position = position;
+    // `stored` is the checkpoint in the table (the compare-and-set value); `seen` may run ahead of
+    // it over events this projection ignores, which need no transaction of their own: they are
+    // written with the next relevant batch, or after idleCheckpointMs (re-reading ignored events
+    // after a crash is harmless). Writers wait only for projections that handle their events.
+    let stored = position;
+    let seen = position;
+    let lastWrite = Date.now();
     for await (const batch of this.#store.subscribeToAll({
       after: position,
       filter: { types: [...this.#types] },
       signal,
       maxBatch: this.#maxBatch,
     })) {
-      if (batch.position > position) {
-        await this.#apply(client, batch, position);
-        position = batch.position;
-        this.#status.position = position;
+      if (batch.position > seen) {
+        seen = batch.position;
+        if (batch.events.length > 0) {
+          await this.#apply(client, batch, stored);
+          stored = seen;
+          lastWrite = Date.now();
+        }
+      }
+      if (seen > stored && Date.now() - lastWrite >= this.#idleCheckpointMs) {
+        await this.#apply(client, { events: [], position: seen, caughtUp: batch.caughtUp }, stored);
+        stored = seen;
+        lastWrite = Date.now();
+      }
+      if (stored > this.#status.position) {
+        this.#status.position = stored;
         this.#status.lastError = null;
         onSuccess();
       }
-      this.#status.caughtUp = batch.caughtUp;
+      this.#status.caughtUp = batch.caughtUp && seen === stored;
     }
   }
 
-  async #apply(client: pg.PoolClient, batch: SubscriptionBatch, from: number): Promise<void> {
+  async #apply(client: pg.Client, batch: SubscriptionBatch, from: number): Promise<void> {
     const name = this.#projection.name;
-    await client.query('BEGIN');
-    try {
-      const moved = await client.query(
+    // Everything up to the checkpoint check goes out at once (pipeline mode); COMMIT is sent
+    // only after the compare-and-set is known to have moved exactly one row.
+    const statements = batch.events.flatMap((event) => this.#projection.handle(event));
+    const sent = corked(client, () => [
+      client.query('BEGIN'),
+      client.query(
         'UPDATE projection_checkpoints SET position = $3, updated_at = now(), last_error = NULL WHERE name = $1 AND position = $2',
         [name, from, batch.position],
-      );
-      if (moved.rowCount !== 1) throw new CheckpointMovedError(`checkpoint of ${name} moved away from ${from}`);
-      for (const event of batch.events) {
-        for (const statement of this.#projection.handle(event)) {
-          await client.query(statement.text, statement.values);
-        }
-      }
-      await client.query('SELECT pg_notify($1, $2)', [PROJECTIONS_CHANNEL, `${name}:${batch.position}`]);
-      await client.query('COMMIT');
-    } catch (error) {
+      ),
+      ...statements.map((statement) => client.query({ name: statementName(statement.text), text: statement.text, values: statement.values })),
+      client.query('SELECT pg_notify($1, $2)', [PROJECTIONS_CHANNEL, `${name}:${batch.position}`]),
+    ]);
+    const results = await Promise.allSettled(sent);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const moved = results[1]!.status === 'fulfilled' ? results[1].value.rowCount : 0;
+    if (failed || moved !== 1) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      throw failed ? failed.reason : new CheckpointMovedError(`checkpoint of ${name} moved away from ${from}`);
     }
+    await client.query('COMMIT');
   }
+}
+
+/** Prepared-statement name for a projection's SQL text: parsed once per connection. */
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    name = `warrant_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    names.set(text, name);
+  }
+  return name;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

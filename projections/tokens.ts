@@ -14,31 +14,26 @@ export const tokensProjection: Projection = {
     switch (event.type) {
       case 'TokenIssued': {
         const d = event.data as TokenIssued;
-        const statements = [
+        // One statement for the family, its access token and its refresh token (one round of
+        // parse/bind/execute instead of three: this is the hottest event).
+        return [
           sql(
-            `INSERT INTO token_families (family_id, client_id, subject, grant_type, scopes, audience, current_jti, grant_id, name,
-                                         access_expires_at, refresh_expires_at, created_at, updated_at, revision)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
-             ON CONFLICT (family_id) DO NOTHING`,
+            `WITH family AS (
+               INSERT INTO token_families (family_id, client_id, subject, grant_type, scopes, audience, current_jti, grant_id, name,
+                                           access_expires_at, refresh_expires_at, created_at, updated_at, revision)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+               ON CONFLICT (family_id) DO NOTHING
+             ), access AS (
+               INSERT INTO access_tokens (jti, family_id, client_id, subject, scopes, audience, issued_at, expires_at)
+               VALUES ($7, $1, $2, $3, $5, $6, $12, $10) ON CONFLICT (jti) DO NOTHING
+             )
+             INSERT INTO refresh_tokens (token_hash, family_id, client_id, current, issued_at, expires_at)
+             SELECT $14, $1, $2, true, $12, $11 WHERE $14::text IS NOT NULL AND $11::timestamptz IS NOT NULL
+             ON CONFLICT (token_hash) DO NOTHING`,
             d.familyId, d.clientId, d.subject, d.grantType, d.scopes, d.audience, d.jti, d.grantId, d.name,
-            d.accessTokenExpiresAt, d.refreshTokenExpiresAt, at, event.revision,
-          ),
-          sql(
-            `INSERT INTO access_tokens (jti, family_id, client_id, subject, scopes, audience, issued_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (jti) DO NOTHING`,
-            d.jti, d.familyId, d.clientId, d.subject, d.scopes, d.audience, at, d.accessTokenExpiresAt,
+            d.accessTokenExpiresAt, d.refreshTokenExpiresAt, at, event.revision, d.refreshTokenHash,
           ),
         ];
-        if (d.refreshTokenHash && d.refreshTokenExpiresAt) {
-          statements.push(
-            sql(
-              `INSERT INTO refresh_tokens (token_hash, family_id, client_id, current, issued_at, expires_at)
-               VALUES ($1, $2, $3, true, $4, $5) ON CONFLICT (token_hash) DO NOTHING`,
-              d.refreshTokenHash, d.familyId, d.clientId, at, d.refreshTokenExpiresAt,
-            ),
-          );
-        }
-        return statements;
       }
       case 'TokenRefreshed': {
         const d = event.data as TokenRefreshed;

@@ -26,13 +26,24 @@ export interface ProjectionWaiterOptions {
   timeoutMs?: number;
 }
 
+interface Pending {
+  position: number;
+  names: readonly string[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
 export class ProjectionWaiter {
   readonly #pool: pg.Pool;
   readonly #names: readonly string[];
   readonly #pollIntervalMs: number;
   readonly #timeoutMs: number;
   readonly #known = new Map<string, number>();
-  readonly #wakers = new Set<() => void>();
+  /** Waiting writers, ascending by position: one notification settles a prefix of them. */
+  readonly #pending: Pending[] = [];
+  #poller: NodeJS.Timeout | undefined;
+  #lastNotification = 0;
   #listener: pg.Client | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
@@ -44,21 +55,74 @@ export class ProjectionWaiter {
     this.#timeoutMs = options.timeoutMs ?? 5000;
   }
 
+  #satisfied(position: number, names: readonly string[]): boolean {
+    return names.every((name) => (this.#known.get(name) ?? 0) >= position);
+  }
+
   /** Resolves once every named projection has applied everything up to `position`. */
   async waitFor(position: number, options: { projections?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
     const names = options.projections ?? this.#names;
-    const deadline = Date.now() + (options.timeoutMs ?? this.#timeoutMs);
-    const lagging = () => names.filter((name) => (this.#known.get(name) ?? 0) < position);
-    if (lagging().length === 0) return;
+    if (this.#satisfied(position, names)) return;
+    if (this.#closed) throw new ProjectionTimeoutError(position, [...names]);
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    // While the listener is connected every checkpoint move reaches #known by notification, so
+    // the table need only be read when listening starts (or is not possible).
+    const wasListening = this.#listener !== undefined;
     await this.#ensureListener();
-    await this.refresh();
-    while (lagging().length > 0) {
-      const left = deadline - Date.now();
-      if (left <= 0 || this.#closed) throw new ProjectionTimeoutError(position, lagging());
-      const woken = await this.#sleep(Math.min(left, this.#pollIntervalMs));
-      // A notification already updated #known; the poll covers a lost LISTEN connection.
-      if (!woken || !this.#listener) await this.refresh().catch(() => undefined);
+    if (!wasListening || !this.#listener) await this.refresh().catch(() => undefined);
+    if (this.#satisfied(position, names)) return;
+    await new Promise<void>((resolve, reject) => {
+      const entry: Pending = {
+        position,
+        names,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#remove(entry);
+          reject(new ProjectionTimeoutError(position, names.filter((name) => (this.#known.get(name) ?? 0) < position)));
+        }, timeoutMs),
+      };
+      let at = this.#pending.length;
+      while (at > 0 && this.#pending[at - 1]!.position > position) at -= 1;
+      this.#pending.splice(at, 0, entry);
+      this.#startPolling();
+    });
+  }
+
+  #remove(entry: Pending): void {
+    const at = this.#pending.indexOf(entry);
+    if (at >= 0) this.#pending.splice(at, 1);
+    if (this.#pending.length === 0) this.#stopPolling();
+  }
+
+  #settle(): void {
+    const highest = Math.max(0, ...this.#known.values());
+    for (let i = 0; i < this.#pending.length; ) {
+      const entry = this.#pending[i]!;
+      if (entry.position > highest) break;
+      if (this.#satisfied(entry.position, entry.names)) {
+        this.#pending.splice(i, 1);
+        clearTimeout(entry.timer);
+        entry.resolve();
+      } else {
+        i += 1;
+      }
     }
+    if (this.#pending.length === 0) this.#stopPolling();
+  }
+
+  /** The fallback for a lost or silent LISTEN connection: read the table while anyone waits. */
+  #startPolling(): void {
+    this.#poller ??= setInterval(() => {
+      if (this.#listener && Date.now() - this.#lastNotification < this.#pollIntervalMs) return;
+      if (!this.#listener) void this.#ensureListener();
+      this.refresh().catch(() => undefined);
+    }, this.#pollIntervalMs);
+  }
+
+  #stopPolling(): void {
+    clearInterval(this.#poller);
+    this.#poller = undefined;
   }
 
   /** Reads every checkpoint from the database. */
@@ -66,6 +130,7 @@ export class ProjectionWaiter {
     const { rows } = await this.#pool.query<{ name: string; position: string }>('SELECT name, position FROM projection_checkpoints');
     // The table is the truth (a rebuild may even have moved a checkpoint).
     for (const row of rows) this.#known.set(row.name, Number(row.position));
+    this.#settle();
     return new Map(this.#known);
   }
 
@@ -74,28 +139,16 @@ export class ProjectionWaiter {
     if (Number.isSafeInteger(position) && position > (this.#known.get(name) ?? -1)) this.#known.set(name, position);
   }
 
-  #sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const wake = (woken: boolean) => {
-        clearTimeout(timer);
-        this.#wakers.delete(onNotify);
-        resolve(woken);
-      };
-      const onNotify = () => wake(true);
-      const timer = setTimeout(() => wake(false), ms);
-      this.#wakers.add(onNotify);
-    });
-  }
-
   #ensureListener(): Promise<void> {
     if (this.#listener || this.#closed) return Promise.resolve();
     this.#connecting ??= (async () => {
       const client = new pg.Client({ ...(this.#pool.options as pg.ClientConfig), application_name: 'warrant-wait' });
       client.on('notification', (message) => {
+        this.#lastNotification = Date.now();
         const payload = message.payload ?? '';
         const at = payload.lastIndexOf(':');
         if (at > 0) this.#learn(payload.slice(0, at), Number(payload.slice(at + 1)));
-        for (const wake of [...this.#wakers]) wake();
+        this.#settle();
       });
       const drop = () => {
         if (this.#listener === client) this.#listener = undefined;
@@ -119,10 +172,14 @@ export class ProjectionWaiter {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopPolling();
+    for (const entry of this.#pending.splice(0)) {
+      clearTimeout(entry.timer);
+      entry.reject(new ProjectionTimeoutError(entry.position, [...entry.names]));
+    }
     await this.#connecting;
     const listener = this.#listener;
     this.#listener = undefined;
     await listener?.end().catch(() => undefined);
-    for (const wake of [...this.#wakers]) wake();
   }
 }

@@ -160,9 +160,13 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
       logger.info('shutting down: draining requests');
       // Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection turns idle when its in-flight response ends: close those as they
+      // appear instead of waiting for the keep-alive timeout; give up on stragglers after 10 s.
       server.closeIdleConnections();
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       await drained;
+      clearInterval(sweep);
       clearTimeout(force);
       await auth.close();
       await embedded?.stop();

@@ -27,11 +27,21 @@ export interface HashedFields {
   metadata: EventMetadata;
 }
 
+/**
+ * The hashed text: canonicalJson({ streamId, revision, type, version, data, metadata }), built
+ * from already-canonical JSON of data and metadata so an append serializes each event once.
+ */
+export function hashInput(streamId: string, revision: number, type: string, version: number, dataJson: string, metadataJson: string): string {
+  return `{"data":${dataJson},"metadata":${metadataJson},"revision":${revision},"streamId":${JSON.stringify(streamId)},"type":${JSON.stringify(type)},"version":${version}}`;
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
 export function eventHash(event: HashedFields): string {
   const { streamId, revision, type, version, data, metadata } = event;
-  return createHash('sha256')
-    .update(canonicalJson({ streamId, revision, type, version, data, metadata }))
-    .digest('hex');
+  return sha256(hashInput(streamId, revision, type, version, canonicalJson(data), canonicalJson(metadata)));
 }
 
 export interface ChainVerdict {

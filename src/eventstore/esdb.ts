@@ -126,7 +126,7 @@ export class EsdbEventStore implements EventStore {
       try {
         await this.#client.appendToStream(
           streamId,
-          sealed.map((event) =>
+          sealed.map(({ dataJson: _d, metadataJson: _m, ...event }) =>
             jsonEvent({
               id: event.metadata.eventId,
               type: event.type,

@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { EventCatalogue } from '../events/catalogue.js';
-import { eventHash } from './chain.js';
+import { canonicalJson, hashInput, sha256 } from './chain.js';
 import { EventStoreError, type EventMetadata, type MetadataInput, type NewEvent, type RecordedEvent } from './port.js';
 
 export type Clock = () => Date;
@@ -12,6 +12,8 @@ export interface PreparedEvent {
   type: string;
   version: number;
   data: unknown;
+  /** Canonical JSON of data, taken when the append was called: what is hashed and stored. */
+  dataJson: string;
   metadata: Omit<EventMetadata, 'prevHash'>;
 }
 
@@ -31,8 +33,9 @@ export function prepareEvents(
     prepared.push({
       type: event.type,
       version: catalogue.version(event.type),
-      // A structured clone keeps later mutation by the caller out of what was validated.
-      data: structuredClone(event.data),
+      data: event.data,
+      // Serialized now, so a caller mutating its object later cannot change what was validated.
+      dataJson: canonicalJson(event.data),
       metadata: {
         eventId,
         occurredAt,
@@ -46,19 +49,28 @@ export function prepareEvents(
   return prepared;
 }
 
+export interface SealedEvent extends RecordedEvent {
+  dataJson: string;
+  metadataJson: string;
+}
+
 /** Gives prepared events their revisions, positions and chained hashes. */
 export function sealEvents(
   streamId: string,
   prepared: readonly PreparedEvent[],
   previous: { revision: number; hash: string | null },
   firstPosition: number,
-): RecordedEvent[] {
+): SealedEvent[] {
   let prevHash = previous.hash;
   return prepared.map((event, index) => {
     const metadata: EventMetadata = { ...event.metadata, prevHash };
+    const metadataJson = canonicalJson(metadata);
     const revision = previous.revision + 1 + index;
-    const hash = eventHash({ streamId, revision, type: event.type, version: event.version, data: event.data, metadata });
+    const hash = sha256(hashInput(streamId, revision, event.type, event.version, event.dataJson, metadataJson));
     prevHash = hash;
-    return { streamId, revision, position: firstPosition + index, type: event.type, version: event.version, data: event.data, metadata, hash };
+    return {
+      streamId, revision, position: firstPosition + index, type: event.type, version: event.version,
+      data: event.data, metadata, hash, dataJson: event.dataJson, metadataJson,
+    };
   });
 }

@@ -10,18 +10,20 @@ import { delay, revokedEvent } from '../support/events.js';
 import { collect, eventStoreContract } from './contract.js';
 
 describe('PostgreSQL event store', () => {
-  describe('contract', () => {
-    let db: TestDatabase;
-    eventStoreContract({
-      async create() {
-        db = await createTestDatabase();
-        return new PostgresEventStore({ pool: db.pool, pollIntervalMs: 200 });
-      },
-      async destroy() {
-        await db.drop();
-      },
+  for (const lanes of [1, 2]) {
+    describe(`contract (${lanes} append lane${lanes > 1 ? 's' : ''})`, () => {
+      let db: TestDatabase;
+      eventStoreContract({
+        async create() {
+          db = await createTestDatabase();
+          return new PostgresEventStore({ pool: db.pool, pollIntervalMs: 200, lanes });
+        },
+        async destroy() {
+          await db.drop();
+        },
+      });
     });
-  });
+  }
 
   describe('adapter specifics', () => {
     let db: TestDatabase;

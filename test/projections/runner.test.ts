@@ -39,7 +39,7 @@ describe('projections', () => {
   let store: PostgresEventStore;
   const cleanups: (() => Promise<void>)[] = [];
   const runner = (projection: Projection, options: Partial<ConstructorParameters<typeof ProjectionRunner>[0]> = {}) => {
-    const r = new ProjectionRunner({ projection, store, pool: db.pool, takeoverIntervalMs: 100, retryDelayMs: 50, ...options });
+    const r = new ProjectionRunner({ projection, store, pool: db.pool, takeoverIntervalMs: 100, retryDelayMs: 50, idleCheckpointMs: 50, ...options });
     cleanups.push(() => r.stop());
     return r;
   };
