@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, insecureDefaults, loadConfig, redactedConfig } from '../src/config.js';
+import { readFile } from 'node:fs/promises';
+import { ConfigError, insecureDefaults, loadConfig, redactedConfig, settings } from '../src/config.js';
 
 describe('configuration', () => {
   it('has working defaults, and says loudly which ones are insecure', () => {
@@ -26,5 +27,10 @@ describe('configuration', () => {
     const printed = JSON.stringify(redactedConfig(loadConfig({ DATABASE_URL: 'postgres://u:hunter2@db/warrant' })));
     expect(printed).not.to.contain('hunter2');
     expect(printed).to.contain('postgres://u:***@db/warrant');
+  });
+
+  it('every setting is in the README configuration table', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const setting of settings) expect(readme, setting.env).to.contain(`| \`${setting.env}\` |`);
   });
 });
