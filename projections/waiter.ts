@@ -4,7 +4,8 @@
 // Checkpoints are learned from NOTIFY `warrant_projections` (sent by the runner's transaction,
 // so delivered only after it committed) and, as a fallback, by polling projection_checkpoints.
 
-import pg from 'pg';
+import type pg from 'pg';
+import { ChannelListener } from '../src/db/listen.js';
 import { PROJECTIONS_CHANNEL } from './runner.js';
 
 export class ProjectionTimeoutError extends Error {
@@ -44,8 +45,7 @@ export class ProjectionWaiter {
   readonly #pending: Pending[] = [];
   #poller: NodeJS.Timeout | undefined;
   #lastNotification = 0;
-  #listener: pg.Client | undefined;
-  #connecting: Promise<void> | undefined;
+  readonly #listener: ChannelListener;
   #closed = false;
 
   constructor(options: ProjectionWaiterOptions) {
@@ -53,6 +53,17 @@ export class ProjectionWaiter {
     this.#names = options.projections;
     this.#pollIntervalMs = options.pollIntervalMs ?? 250;
     this.#timeoutMs = options.timeoutMs ?? 5000;
+    this.#listener = new ChannelListener({
+      config: options.pool.options as pg.ClientConfig,
+      channel: PROJECTIONS_CHANNEL,
+      applicationName: 'warrant-wait',
+      onNotification: (payload) => {
+        this.#lastNotification = Date.now();
+        const at = payload.lastIndexOf(':');
+        if (at > 0) this.#learn(payload.slice(0, at), Number(payload.slice(at + 1)));
+        this.#settle();
+      },
+    });
   }
 
   #satisfied(position: number, names: readonly string[]): boolean {
@@ -67,9 +78,9 @@ export class ProjectionWaiter {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     // While the listener is connected every checkpoint move reaches #known by notification, so
     // the table need only be read when listening starts (or is not possible).
-    const wasListening = this.#listener !== undefined;
-    await this.#ensureListener();
-    if (!wasListening || !this.#listener) await this.refresh().catch(() => undefined);
+    const wasListening = this.#listener.listening;
+    await this.#listener.ensure();
+    if (!wasListening || !this.#listener.listening) await this.refresh().catch(() => undefined);
     if (this.#satisfied(position, names)) return;
     await new Promise<void>((resolve, reject) => {
       const entry: Pending = {
@@ -114,8 +125,8 @@ export class ProjectionWaiter {
   /** The fallback for a lost or silent LISTEN connection: read the table while anyone waits. */
   #startPolling(): void {
     this.#poller ??= setInterval(() => {
-      if (this.#listener && Date.now() - this.#lastNotification < this.#pollIntervalMs) return;
-      if (!this.#listener) void this.#ensureListener();
+      if (this.#listener.listening && Date.now() - this.#lastNotification < this.#pollIntervalMs) return;
+      void this.#listener.ensure();
       this.refresh().catch(() => undefined);
     }, this.#pollIntervalMs);
   }
@@ -139,37 +150,6 @@ export class ProjectionWaiter {
     if (Number.isSafeInteger(position) && position > (this.#known.get(name) ?? -1)) this.#known.set(name, position);
   }
 
-  #ensureListener(): Promise<void> {
-    if (this.#listener || this.#closed) return Promise.resolve();
-    this.#connecting ??= (async () => {
-      const client = new pg.Client({ ...(this.#pool.options as pg.ClientConfig), application_name: 'warrant-wait' });
-      client.on('notification', (message) => {
-        this.#lastNotification = Date.now();
-        const payload = message.payload ?? '';
-        const at = payload.lastIndexOf(':');
-        if (at > 0) this.#learn(payload.slice(0, at), Number(payload.slice(at + 1)));
-        this.#settle();
-      });
-      const drop = () => {
-        if (this.#listener === client) this.#listener = undefined;
-        client.end().catch(() => undefined);
-      };
-      client.on('error', drop);
-      client.on('end', drop);
-      try {
-        await client.connect();
-        await client.query(`LISTEN ${PROJECTIONS_CHANNEL}`);
-        if (this.#closed) await client.end();
-        else this.#listener = client;
-      } catch {
-        await client.end().catch(() => undefined);
-      }
-    })().finally(() => {
-      this.#connecting = undefined;
-    });
-    return this.#connecting;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     this.#stopPolling();
@@ -177,9 +157,6 @@ export class ProjectionWaiter {
       clearTimeout(entry.timer);
       entry.reject(new ProjectionTimeoutError(entry.position, [...entry.names]));
     }
-    await this.#connecting;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await this.#listener.close();
   }
 }

@@ -15,6 +15,7 @@ import pg from 'pg';
 import type { EventCatalogue } from '../events/catalogue.js';
 import { warrantEvents } from '../events/catalogue.js';
 import { LOCK_NAMESPACE, LockKey } from '../db/locks.js';
+import { ChannelListener } from '../db/listen.js';
 import { corked } from '../db/pipeline.js';
 import {
   EventStoreError,
@@ -119,8 +120,7 @@ export class PostgresEventStore implements EventStore {
   #closed = false;
 
   // LISTEN connection shared by every subscription of this store.
-  #listener: pg.Client | undefined;
-  #listenerStarting: Promise<void> | undefined;
+  readonly #listener: ChannelListener;
   #notifications = 0;
   #wakers = new Set<() => void>();
 
@@ -131,6 +131,20 @@ export class PostgresEventStore implements EventStore {
     this.#maxBatch = options.maxBatch ?? 500;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.#beforeCommit = options.beforeCommit;
+    this.#listener = new ChannelListener({
+      config: this.#pool.options as pg.ClientConfig,
+      channel: EVENTS_CHANNEL,
+      applicationName: 'warrant-listen',
+      onNotification: () => {
+        this.#notifications += 1;
+        this.#wakeAll();
+      },
+      // Anything appended while connecting was missed: wake readers to look.
+      onListening: () => {
+        this.#notifications += 1;
+        this.#wakeAll();
+      },
+    });
     this.#lanes = Array.from({ length: options.lanes ?? 1 }, () => undefined);
     this.#busy = this.#lanes.map(() => false);
   }
@@ -415,7 +429,7 @@ export class PostgresEventStore implements EventStore {
       const seen = this.#notifications;
       let events: RecordedEvent[];
       try {
-        void this.#ensureListener();
+        void this.#listener.ensure();
         events = await this.#readPage(position, maxBatch);
         failures = 0;
       } catch (error) {
@@ -469,50 +483,12 @@ export class PostgresEventStore implements EventStore {
     for (const wake of [...this.#wakers]) wake();
   }
 
-  #ensureListener(): Promise<void> {
-    if (this.#listener || this.#closed) return Promise.resolve();
-    this.#listenerStarting ??= (async () => {
-      const client = new pg.Client({ ...(this.#pool.options as pg.ClientConfig), application_name: 'warrant-listen' });
-      client.on('notification', () => {
-        this.#notifications += 1;
-        this.#wakeAll();
-      });
-      const drop = () => {
-        if (this.#listener === client) this.#listener = undefined;
-        client.end().catch(() => undefined);
-      };
-      client.on('error', drop);
-      client.on('end', drop);
-      try {
-        await client.connect();
-        await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-        if (this.#closed) {
-          await client.end();
-          return;
-        }
-        this.#listener = client;
-        // Anything appended while we were connecting was missed: wake readers to look.
-        this.#notifications += 1;
-        this.#wakeAll();
-      } catch {
-        await client.end().catch(() => undefined);
-        // Polling covers the gap; the next read tries to listen again.
-      }
-    })().finally(() => {
-      this.#listenerStarting = undefined;
-    });
-    return this.#listenerStarting;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-    await this.#listenerStarting;
     const lanes = this.#lanes.splice(0, this.#lanes.length, ...this.#lanes.map(() => undefined));
     await Promise.all(lanes.map((client) => client?.end().catch(() => undefined)));
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await this.#listener.close();
     this.#wakeAll();
   }
 }
