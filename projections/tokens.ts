@@ -51,9 +51,11 @@ export const tokensProjection: Projection = {
              ON CONFLICT (jti) DO NOTHING`,
             d.jti, d.scopes, at, d.accessTokenExpiresAt, d.familyId,
           ),
+          // Every earlier refresh token of the family stops being current (after a grace-window
+          // retry the presented token is not the latest one).
           sql(
-            'UPDATE refresh_tokens SET current = false, rotated_at = $2 WHERE token_hash = $1 AND current',
-            d.previousRefreshTokenHash, at,
+            'UPDATE refresh_tokens SET current = false, rotated_at = $2 WHERE family_id = $1 AND current',
+            d.familyId, at,
           ),
           sql(
             `INSERT INTO refresh_tokens (token_hash, family_id, client_id, current, issued_at, expires_at)

@@ -26,6 +26,24 @@ export interface Config {
   appendBatchSize: number;
   /** Size of the PostgreSQL connection pool. */
   poolSize: number;
+  /** Default `aud` of access tokens when the client names no resource (RFC 8707). */
+  audience: string;
+  /** Access-token lifetime in seconds (per-client settings override it). */
+  accessTokenTtl: number;
+  /** Refresh-token lifetime in seconds (per-client settings override it). */
+  refreshTokenTtl: number;
+  /** Seconds a rotated refresh token may still be used by its own client (0: reuse always revokes). */
+  refreshGraceSeconds: number;
+  /** Server pepper for keyed hashes of secrets (base64url, >= 32 bytes). Unset: storage/pepper. */
+  pepper: string | undefined;
+  /** Signing key as PEM (PKCS#8) or private JWK. Unset: keys in storage/keys. */
+  signingKey: string | undefined;
+  /** Algorithm of a signing key given in WARRANT_SIGNING_KEY. */
+  signingKeyAlg: 'ES256' | 'RS256' | 'EdDSA';
+  /** Known scopes and their descriptions, as JSON {"scope": "description"}. */
+  scopes: Record<string, string>;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -153,6 +171,92 @@ export const settings: readonly Setting<keyof Config>[] = [
     description: 'PostgreSQL connections per process.',
     defaultText: '10',
     parse: integer('WARRANT_POOL_SIZE', 10, 2, 1000),
+  },
+  {
+    key: 'audience',
+    env: 'WARRANT_AUDIENCE',
+    description: 'Default audience of access tokens (RFC 8707: used when the client names no resource).',
+    defaultText: 'the issuer',
+    parse: (raw, partial) => optional(raw) ?? partial.issuer!,
+  },
+  {
+    key: 'accessTokenTtl',
+    env: 'WARRANT_ACCESS_TOKEN_TTL',
+    description: 'Access-token lifetime in seconds (a client may have its own).',
+    defaultText: '3600',
+    parse: integer('WARRANT_ACCESS_TOKEN_TTL', 3600, 1, 86_400 * 7),
+  },
+  {
+    key: 'refreshTokenTtl',
+    env: 'WARRANT_REFRESH_TOKEN_TTL',
+    description: 'Refresh-token lifetime in seconds (a client may have its own).',
+    defaultText: '2592000 (30 days)',
+    parse: integer('WARRANT_REFRESH_TOKEN_TTL', 30 * 86_400, 60, 10 * 365 * 86_400),
+  },
+  {
+    key: 'refreshGraceSeconds',
+    env: 'WARRANT_REFRESH_GRACE_SECONDS',
+    description: 'Seconds a rotated refresh token stays usable by its own client (for retries); 0 means any reuse revokes the family.',
+    defaultText: '0',
+    parse: integer('WARRANT_REFRESH_GRACE_SECONDS', 0, 0, 300),
+  },
+  {
+    key: 'pepper',
+    env: 'WARRANT_PEPPER',
+    description: 'Server pepper for keyed hashes of client secrets, refresh tokens and codes (base64url, at least 32 bytes). Every node must share it.',
+    defaultText: 'WARRANT_STORAGE/pepper, created by `warrant install`',
+    parse: (raw) => {
+      const value = optional(raw);
+      if (value !== undefined && Buffer.from(value, 'base64url').length < 32) throw new ConfigError('WARRANT_PEPPER must be base64url of at least 32 bytes');
+      return value;
+    },
+    secret: true,
+  },
+  {
+    key: 'signingKey',
+    env: 'WARRANT_SIGNING_KEY',
+    description: 'Signing key as PEM (PKCS#8) or a private JWK, so several nodes share it.',
+    defaultText: 'keys in WARRANT_STORAGE/keys, created by `warrant install`',
+    parse: optional,
+    secret: true,
+  },
+  {
+    key: 'signingKeyAlg',
+    env: 'WARRANT_SIGNING_KEY_ALG',
+    description: 'Algorithm of WARRANT_SIGNING_KEY: ES256, RS256 or EdDSA.',
+    defaultText: 'ES256',
+    parse: (raw) => {
+      const value = optional(raw) ?? 'ES256';
+      if (value !== 'ES256' && value !== 'RS256' && value !== 'EdDSA') throw new ConfigError(`WARRANT_SIGNING_KEY_ALG must be ES256, RS256 or EdDSA; got "${value}"`);
+      return value;
+    },
+  },
+  {
+    key: 'scopes',
+    env: 'WARRANT_SCOPES',
+    description: 'Known scopes with descriptions, as JSON {"scope": "description"}; published in metadata.',
+    defaultText: '{}',
+    parse: (raw) => {
+      const value = optional(raw);
+      if (value === undefined) return {};
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        throw new ConfigError('WARRANT_SCOPES must be JSON like {"read": "Read your data"}');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every((v) => typeof v === 'string')) {
+        throw new ConfigError('WARRANT_SCOPES must be a JSON object of strings');
+      }
+      return parsed as Record<string, string>;
+    },
+  },
+  {
+    key: 'bodyLimit',
+    env: 'WARRANT_BODY_LIMIT',
+    description: 'Largest request body accepted, in bytes (larger: 413).',
+    defaultText: '65536',
+    parse: integer('WARRANT_BODY_LIMIT', 65_536, 1024, 10 * 1024 * 1024),
   },
 ];
 

@@ -19,6 +19,16 @@ import { errorHandler } from './http/errors.js';
 import { healthz } from './http/healthz.js';
 import { requestId, type RequestState } from './http/request-id.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
+import { clientsApi } from './http/clients.js';
+import { introspectionEndpoint } from './http/introspect.js';
+import { metadataEndpoints } from './http/metadata.js';
+import { revocationEndpoint } from './http/revoke.js';
+import { tokenEndpoint } from './http/token.js';
+import { ensureKey, KeyStore, readStoredKeys } from './keys/keystore.js';
+import { ensurePepper, loadPepper } from './keys/pepper.js';
+import type { WarrantContext } from './oauth/context.js';
+import { Hasher } from './oauth/secrets.js';
+import { createPolicy, type Policy } from './policy/policy.js';
 
 export interface AuthServerOptions {
   /** Settings; anything not given comes from the environment and src/config.ts defaults. */
@@ -30,6 +40,8 @@ export interface AuthServerOptions {
   migrate?: boolean;
   /** Run the projection runners in this process (default true; a standby elsewhere takes over). */
   runProjections?: boolean;
+  /** Clock for token lifetimes (tests). */
+  clock?: () => Date;
 }
 
 export interface AuthServer {
@@ -41,6 +53,10 @@ export interface AuthServer {
   waiter: ProjectionWaiter;
   runners: readonly ProjectionRunner[];
   logger: Logger;
+  /** Middleware factories for APIs protected by this server's tokens. */
+  policy: Policy;
+  /** What the OAuth handlers share (keys, hasher, store …). */
+  context: WarrantContext;
   close(): Promise<void>;
 }
 
@@ -74,6 +90,15 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     throw new StartupError(`cannot reach PostgreSQL at ${where}: ${(error as Error).message}`, { cause: error });
   }
   if (options.migrate !== false) await migrate(pool);
+  let keys: KeyStore;
+  let pepper: Buffer;
+  try {
+    keys = await KeyStore.open({ storage: config.storage, signingKey: config.signingKey, signingKeyAlg: config.signingKeyAlg });
+    pepper = await loadPepper({ storage: config.storage, pepper: config.pepper });
+  } catch (error) {
+    if (ownsPool) await pool.end().catch(() => undefined);
+    throw new StartupError((error as Error).message, { cause: error });
+  }
 
   const store: EventStore = config.eventStoreUrl
     ? new EsdbEventStore({ connectionString: config.eventStoreUrl })
@@ -88,11 +113,28 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     timeoutMs: config.projectionWaitTimeoutMs,
   });
 
+  const context: WarrantContext = {
+    config,
+    pool,
+    store,
+    waiter,
+    keys,
+    hasher: new Hasher(pepper),
+    logger,
+    clock: options.clock ?? (() => new Date()),
+  };
+  const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer });
+
   const app = new Koa<RequestState>();
   app.proxy = false;
   app.silent = true; // errors are logged by errorHandler with the request id
   const router = new Router<RequestState>();
   healthz(router, { pool, store, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()) });
+  metadataEndpoints(router, context);
+  tokenEndpoint(router, context);
+  revocationEndpoint(router, context);
+  introspectionEndpoint(router, context);
+  clientsApi(router, context, policy);
   app.use(requestId(logger));
   app.use(errorHandler());
   app.use(router.routes());
@@ -108,11 +150,14 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     waiter,
     runners,
     logger,
+    policy,
+    context,
     close() {
       closed ??= (async () => {
         await Promise.all(runners.map((runner) => runner.stop()));
         await waiter.close();
         await store.close();
+        await policy.close();
         if (ownsPool) await pool.end();
       })();
       return closed;
@@ -133,6 +178,14 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   let embedded: EmbeddedDatabase | undefined;
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger });
+  }
+  // A fresh machine has no keys yet: create them, as `warrant install` would, and say so.
+  if (!config.signingKey && (await readStoredKeys(config.storage)).length === 0) {
+    const { key } = await ensureKey(config.storage);
+    logger.warn({ kid: key.kid, alg: key.alg }, 'no signing key found: created one in WARRANT_STORAGE (run `warrant install` in production)');
+  }
+  if (!config.pepper && (await ensurePepper(config.storage)).created) {
+    logger.warn('no pepper found: created WARRANT_STORAGE/pepper (every node must share it; see WARRANT_PEPPER)');
   }
   let auth: AuthServer;
   try {

@@ -12,7 +12,11 @@ import { EsdbEventStore } from '../eventstore/esdb.js';
 import type { EventStore } from '../eventstore/port.js';
 import { PostgresEventStore } from '../eventstore/postgres.js';
 import { createLogger, type Logger } from '../logger.js';
-import { serve } from '../server.js';
+import { createAuthServer, serve, type AuthServer } from '../server.js';
+import { ensureKey, readStoredKeys } from '../keys/keystore.js';
+import { ensurePepper } from '../keys/pepper.js';
+import { OAuthError } from '../oauth/errors.js';
+import { registerCommands } from './commands.js';
 import type pg from 'pg';
 
 
@@ -39,6 +43,27 @@ async function withDatabase<T>(config: Config, logger: Logger, fn: (pool: pg.Poo
     }
   } finally {
     await pool.end();
+    await embedded?.stop();
+  }
+}
+
+/** The whole server without HTTP (for commands that append events and wait for the read models). */
+async function withServer<T>(config: Config, logger: Logger, fn: (auth: AuthServer) => Promise<T>): Promise<T> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger });
+  try {
+    if (!config.signingKey && (await readStoredKeys(config.storage)).length === 0) await ensureKey(config.storage);
+    if (!config.pepper) await ensurePepper(config.storage);
+    const auth = await createAuthServer({ config: { ...config, databaseUrl: embedded?.url ?? config.databaseUrl }, logger });
+    try {
+      return await fn(auth);
+    } finally {
+      await auth.close();
+    }
+  } catch (error) {
+    // An OAuth error here is a plain refusal (no such client, invalid metadata …).
+    if (error instanceof OAuthError) throw new Error(error.description);
+    throw error;
+  } finally {
     await embedded?.stop();
   }
 }
@@ -126,6 +151,8 @@ export function buildProgram(): Command {
         }
       });
     });
+
+  registerCommands(program, { context, withDatabase, withServer, fail });
 
   program
     .command('config')

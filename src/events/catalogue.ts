@@ -21,7 +21,8 @@ export class EventSchemaError extends Error {
     readonly eventType: string,
     /** JSON Pointer of the failing field, e.g. "/scopes/0"; "" for the whole event. */
     readonly field: string,
-    detail: string,
+    /** What is wrong with the field, e.g. "must match pattern …". */
+    readonly detail: string,
   ) {
     super(`${eventType} event rejected: ${field || '(root)'} ${detail}`);
     this.name = 'EventSchemaError';

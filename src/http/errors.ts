@@ -1,9 +1,27 @@
-// Last line of defence: anything thrown and not handled becomes a JSON error. Errors Koa marks
-// as exposable (4xx from body parsing, ctx.throw) keep their status and message; anything else
-// is a 500 `server_error` whose details go to the log only (STYLE §2).
+// Last line of defence (STYLE §2): OAuth errors go out as RFC 6749 §5.2 JSON with their status
+// and headers; an unavailable database or event store, or read models that did not catch up in
+// time, is 503 with Retry-After; anything else is a 500 `server_error` with no internals (the
+// details go to the log with the request id).
 
 import type { Middleware } from 'koa';
+import { ProjectionTimeoutError } from '../../projections/waiter.js';
+import { EventStoreError } from '../eventstore/port.js';
+import { isConnectionError } from '../eventstore/postgres.js';
+import { KeyError } from '../keys/keystore.js';
+import { OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
 import type { RequestState } from './request-id.js';
+
+function classify(error: unknown): OAuthError | undefined {
+  if (error instanceof OAuthError) return error;
+  if (error instanceof ProjectionTimeoutError) return new TemporarilyUnavailable('the change is stored but not yet visible everywhere; retry shortly', 1);
+  if (error instanceof EventStoreError && error.code === 'ERR_EVENT_STORE_UNAVAILABLE') return new TemporarilyUnavailable();
+  if (isConnectionError(error)) return new TemporarilyUnavailable();
+  const status = (error as { status?: number; expose?: boolean }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
+    return new OAuthError(status, status === 413 ? 'request_too_large' : status === 404 ? 'not_found' : 'invalid_request', (error as Error).message);
+  }
+  return undefined;
+}
 
 export function errorHandler(): Middleware<RequestState> {
   return async (ctx, next) => {
@@ -14,17 +32,19 @@ export function errorHandler(): Middleware<RequestState> {
         ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
       }
     } catch (error) {
-      const err = error as { status?: number; statusCode?: number; expose?: boolean; message?: string; headers?: Record<string, string> };
-      const status = err.status ?? err.statusCode ?? 500;
-      if (status < 500 && err.expose) {
-        ctx.status = status;
-        ctx.body = { error: status === 413 ? 'request_too_large' : 'invalid_request', error_description: err.message };
+      const oauth = classify(error);
+      if (oauth) {
+        if (oauth.status >= 500 || oauth.detail) ctx.state.log?.warn({ err: error, oauthError: oauth.error, detail: oauth.detail }, 'request refused');
+        ctx.status = oauth.status;
+        ctx.set(oauth.headers);
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = oauth.body();
         return;
       }
-      ctx.state.log?.error({ err: error }, 'unhandled error');
-      ctx.status = status === 503 ? 503 : 500;
-      ctx.body = { error: ctx.status === 503 ? 'temporarily_unavailable' : 'server_error' };
-      if (ctx.status === 503) ctx.set('Retry-After', '1');
+      ctx.state.log?.error({ err: error, keys: error instanceof KeyError }, 'unhandled error');
+      ctx.status = 500;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = { error: 'server_error', error_description: 'internal error' };
     }
   };
 }

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { createAuthServer, serve, type RunningServer } from '../../src/server.js';
 import { loadConfig } from '../../src/config.js';
@@ -8,19 +11,23 @@ import { delay, revokedEvent } from '../support/events.js';
 
 describe('GET /healthz', () => {
   let db: TestDatabase;
+  let storage: string;
   let running: RunningServer | undefined;
 
   beforeEach(async () => {
     db = await createTestDatabase({ migrate: false });
+    storage = await mkdtemp(path.join(tmpdir(), 'warrant-healthz-'));
   });
   afterEach(async () => {
     await running?.stop();
     running = undefined;
     await db.drop();
+    await rm(storage, { recursive: true, force: true });
   });
 
+  // serve() creates the signing key and pepper in this fresh storage, as on a new machine.
   const start = async () => {
-    running = await serve(loadConfig({}, { databaseUrl: db.url, port: 0, host: '127.0.0.1' }), silentLogger);
+    running = await serve(loadConfig({}, { databaseUrl: db.url, port: 0, host: '127.0.0.1', storage }), silentLogger);
     return running;
   };
 
@@ -85,7 +92,7 @@ describe('GET /healthz', () => {
   });
 
   it('createAuthServer refuses to start on an unreachable database with a clear error', async () => {
-    const error = await createAuthServer({ config: { databaseUrl: 'postgres://postgres@127.0.0.1:1/x' } }).catch((e: unknown) => e);
+    const error = await createAuthServer({ config: { databaseUrl: 'postgres://postgres@127.0.0.1:1/x', storage } }).catch((e: unknown) => e);
     expect(error).to.include({ code: 'ERR_WARRANT_STARTUP' });
     expect((error as Error).message).to.match(/^cannot reach PostgreSQL at 127\.0\.0\.1:1\/x/);
   });

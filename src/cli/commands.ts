@@ -1,0 +1,203 @@
+// `warrant install`, `keys …` and `client …` (DESIGN §7): what `php artisan passport:*` does.
+
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import { GRANT_TYPES, type GrantType } from '../events/types.js';
+import { ensureKey, readStoredKeys, rotateKeys, SIGNING_ALGS, type SigningAlg } from '../keys/keystore.js';
+import { ensurePepper } from '../keys/pepper.js';
+import { migrate } from '../db/migrate.js';
+import type { Logger } from '../logger.js';
+import { clientView, findClient, isUuid, listClients, type ClientRecord } from '../oauth/clients-read.js';
+import { registerClient, revokeClient, rotateClientSecret } from '../oauth/clients.js';
+import type { AuthServer } from '../server.js';
+import type pg from 'pg';
+import type { EventStore } from '../eventstore/port.js';
+
+export interface CliHelpers {
+  context(): { config: Config; logger: Logger };
+  withDatabase<T>(config: Config, logger: Logger, fn: (pool: pg.Pool, store: EventStore) => Promise<T>): Promise<T>;
+  withServer<T>(config: Config, logger: Logger, fn: (auth: AuthServer) => Promise<T>): Promise<T>;
+  fail(message: string, code?: number): never;
+}
+
+const out = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+const actor = { actor: `admin:cli:${process.env['USER'] ?? 'unknown'}` };
+
+function parseAlg(value: string | undefined, fail: CliHelpers['fail']): SigningAlg | undefined {
+  if (value === undefined) return undefined;
+  if (!SIGNING_ALGS.includes(value as SigningAlg)) fail(`--alg must be one of ${SIGNING_ALGS.join(', ')}`, 2);
+  return value as SigningAlg;
+}
+
+function describe(client: ClientRecord): string {
+  return [
+    `Client ID:     ${client.clientId}`,
+    `Name:          ${client.name}`,
+    `Type:          ${client.confidential ? 'confidential' : 'public'}${client.firstParty ? ', first party' : ''}`,
+    `Grant types:   ${client.grantTypes.join(', ')}`,
+    `Scopes:        ${client.scopes.join(' ') || '(none)'}`,
+    `Redirect URIs: ${client.redirectUris.join(', ') || '(none)'}`,
+    `Status:        ${client.revoked ? 'revoked' : 'active'}`,
+  ].join('\n');
+}
+
+export function registerCommands(program: Command, helpers: CliHelpers): void {
+  const { context, withDatabase, withServer, fail } = helpers;
+
+  program
+    .command('install')
+    .description('create the signing key and pepper in WARRANT_STORAGE (if missing) and migrate the database')
+    .option('--alg <alg>', `signing algorithm: ${SIGNING_ALGS.join(', ')}`, 'ES256')
+    .option('--force', 'replace existing signing keys (tokens they signed stop validating)')
+    .action(async (options: { alg: string; force?: boolean }) => {
+      const { config, logger } = context();
+      const alg = parseAlg(options.alg, fail)!;
+      if (config.signingKey) out('Signing key: from WARRANT_SIGNING_KEY (nothing written).');
+      else {
+        const { key, created } = await ensureKey(config.storage, { alg, force: options.force ?? false });
+        out(created ? `Signing key created: ${key.kid} (${key.alg})` : `Signing key exists: ${key.kid} (${key.alg}); --force replaces it`);
+      }
+      if (config.pepper) out('Pepper: from WARRANT_PEPPER (nothing written).');
+      else out((await ensurePepper(config.storage)).created ? 'Pepper created.' : 'Pepper exists.');
+      await withDatabase(config, logger, async (pool) => {
+        const applied = await migrate(pool);
+        out(applied.length === 0 ? 'Database up to date.' : applied.map((m) => `Migrated ${m.file}`).join('\n'));
+      });
+    });
+
+  const keys = program.command('keys').description('signing keys');
+  keys
+    .command('list')
+    .description('list signing keys (active and retiring)')
+    .action(async () => {
+      const { config } = context();
+      if (config.signingKey) return out('The signing key comes from WARRANT_SIGNING_KEY.');
+      const stored = await readStoredKeys(config.storage);
+      if (stored.length === 0) return out('No signing keys: run `warrant install`.');
+      for (const key of stored) out(`${key.kid}  ${key.alg.padEnd(6)} ${key.status}${key.retireAfter ? ` until ${key.retireAfter}` : ''}`);
+      return undefined;
+    });
+  keys
+    .command('rotate')
+    .description('make a new key active; the previous one stays published until the tokens it signed expire')
+    .option('--alg <alg>', `signing algorithm: ${SIGNING_ALGS.join(', ')} (default: the current one)`)
+    .action(async (options: { alg?: string }) => {
+      const { config, logger } = context();
+      if (config.signingKey) fail('the signing key comes from WARRANT_SIGNING_KEY; rotate it there');
+      const alg = parseAlg(options.alg, fail);
+      // Retire after the longest access-token lifetime any client has.
+      const longest = await withDatabase(config, logger, async (pool) => {
+        const { rows } = await pool.query<{ ttl: number | null }>('SELECT max(access_token_ttl) AS ttl FROM clients').catch(() => ({ rows: [{ ttl: null }] }));
+        return Math.max(config.accessTokenTtl, rows[0]?.ttl ?? 0);
+      });
+      const { active, retired } = await rotateKeys(config.storage, { ...(alg ? { alg } : {}), retireAfterSeconds: longest });
+      out(`Active key: ${active.kid} (${active.alg})`);
+      for (const key of retired) out(`Retiring:   ${key.kid} (published until ${key.retireAfter})`);
+    });
+
+  const client = program.command('client').description('OAuth clients');
+  client
+    .command('create')
+    .description('register a client; a confidential client gets a secret, shown once')
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--grant <grant...>', `allowed grant types: ${GRANT_TYPES.join(', ')}`)
+    .option('--scope <scope...>', 'scopes the client may receive', [])
+    .option('--redirect-uri <uri...>', 'exact redirect URIs', [])
+    .option('--public', 'a public client (no secret)')
+    .option('--first-party', 'a first-party client (may skip consent)')
+    .option('--access-ttl <seconds>', 'access-token lifetime for this client')
+    .option('--refresh-ttl <seconds>', 'refresh-token lifetime for this client')
+    .option('--json', 'print {"client_id","client_secret"} as JSON')
+    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri: string[]; public?: boolean; firstParty?: boolean; accessTtl?: string; refreshTtl?: string; json?: boolean }) => {
+      const unknown = options.grant.filter((g) => !GRANT_TYPES.includes(g as GrantType));
+      if (unknown.length > 0) fail(`unknown grant type: ${unknown.join(', ')} (known: ${GRANT_TYPES.join(', ')})`, 2);
+      const ttl = (value: string | undefined, name: string) => {
+        if (value === undefined) return null;
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1) fail(`${name} must be a positive integer of seconds`, 2);
+        return n;
+      };
+      const { config, logger } = context();
+      const created = await withServer(config, logger, (auth) =>
+        registerClient(
+          auth.context,
+          {
+            name: options.name,
+            grantTypes: options.grant as GrantType[],
+            scopes: options.scope.flatMap((s) => s.split(' ')).filter(Boolean),
+            redirectUris: options.redirectUri,
+            confidential: !options.public,
+            firstParty: options.firstParty ?? false,
+            accessTokenTtl: ttl(options.accessTtl, '--access-ttl'),
+            refreshTokenTtl: ttl(options.refreshTtl, '--refresh-ttl'),
+          },
+          actor,
+        ),
+      );
+      if (options.json) return out(JSON.stringify({ client_id: created.client.clientId, client_secret: created.clientSecret ?? null }));
+      out(describe(created.client));
+      if (created.clientSecret) out(`Client secret: ${created.clientSecret}\n(shown only now: store it safely)`);
+      return undefined;
+    });
+  client
+    .command('list')
+    .description('list clients')
+    .option('--revoked', 'include revoked clients')
+    .option('--json', 'JSON output')
+    .action(async (options: { revoked?: boolean; json?: boolean }) => {
+      const { config, logger } = context();
+      const clients = await withDatabase(config, logger, async (pool) => {
+        await migrate(pool);
+        const all: ClientRecord[] = [];
+        for (let page = await listClients(pool, { limit: 200, includeRevoked: options.revoked ?? false }); page.length > 0; ) {
+          all.push(...page);
+          page = page.length < 200 ? [] : await listClients(pool, { limit: 200, after: page.at(-1)!.clientId, includeRevoked: options.revoked ?? false });
+        }
+        return all;
+      });
+      if (options.json) return out(JSON.stringify(clients.map(clientView)));
+      if (clients.length === 0) return out('No clients.');
+      for (const c of clients) out(`${c.clientId}  ${c.name.padEnd(24).slice(0, 24)}  ${c.grantTypes.join(',')}  ${c.revoked ? 'revoked' : ''}`.trimEnd());
+      return undefined;
+    });
+  client
+    .command('show')
+    .description('show one client')
+    .argument('<id>', 'client id')
+    .option('--json', 'JSON output')
+    .action(async (id: string, options: { json?: boolean }) => {
+      if (!isUuid(id)) fail(`not a client id: ${id}`, 2);
+      const { config, logger } = context();
+      const found = await withDatabase(config, logger, async (pool) => {
+        await migrate(pool);
+        return findClient(pool, id);
+      });
+      if (!found) return fail(`no client ${id}`);
+      out(options.json ? JSON.stringify(clientView(found)) : describe(found));
+    });
+  client
+    .command('revoke')
+    .description('revoke a client; all its tokens stop working at once')
+    .argument('<id>', 'client id')
+    .action(async (id: string) => {
+      if (!isUuid(id)) fail(`not a client id: ${id}`, 2);
+      const { config, logger } = context();
+      await withServer(config, logger, (auth) => revokeClient(auth.context, id, actor));
+      out(`Client ${id} revoked.`);
+    });
+  client
+    .command('rotate-secret')
+    .description('give a confidential client a new secret (the old one stops working)')
+    .argument('<id>', 'client id')
+    .option('--json', 'print {"client_id","client_secret"} as JSON')
+    .action(async (id: string, options: { json?: boolean }) => {
+      if (!isUuid(id)) fail(`not a client id: ${id}`, 2);
+      const { config, logger } = context();
+      const rotated = await withServer(config, logger, (auth) => rotateClientSecret(auth.context, id, actor));
+      if (options.json) return out(JSON.stringify({ client_id: id, client_secret: rotated.clientSecret }));
+      out(`New client secret: ${rotated.clientSecret}\n(shown only now: store it safely)`);
+      return undefined;
+    });
+}

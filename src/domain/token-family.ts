@@ -1,0 +1,191 @@
+// The token family aggregate (stream `token-<familyId>`): one issued grant and its refresh
+// chain. Refresh rotation with reuse detection (RFC 9700 §4.14.2): presenting a rotated refresh
+// token revokes the whole family, unless it comes from the same client within the grace window.
+
+import type { DomainEvent, GrantType, RevocationReason, TokenIssued, TokenRefreshed } from '../events/types.js';
+import { DomainError } from './errors.js';
+
+export interface FamilyState {
+  revision: number;
+  issued: TokenIssued | null;
+  revoked: boolean;
+  scopes: string[];
+  currentJti: string | null;
+  currentRefreshHash: string | null;
+  refreshExpiresAt: string | null;
+  /** Refresh-token hashes that were rotated away, with when. */
+  rotated: Record<string, string>;
+}
+
+export const initialFamilyState: FamilyState = {
+  revision: -1,
+  issued: null,
+  revoked: false,
+  scopes: [],
+  currentJti: null,
+  currentRefreshHash: null,
+  refreshExpiresAt: null,
+  rotated: {},
+};
+
+export function evolveFamily(state: FamilyState, event: { type: string; data: unknown; metadata?: { occurredAt: string } }): FamilyState {
+  const revision = state.revision + 1;
+  switch (event.type) {
+    case 'TokenIssued': {
+      const d = event.data as TokenIssued;
+      return { ...state, revision, issued: d, scopes: d.scopes, currentJti: d.jti, currentRefreshHash: d.refreshTokenHash, refreshExpiresAt: d.refreshTokenExpiresAt };
+    }
+    case 'TokenRefreshed': {
+      const d = event.data as TokenRefreshed;
+      const rotated = { ...state.rotated };
+      if (state.currentRefreshHash) rotated[state.currentRefreshHash] = event.metadata?.occurredAt ?? '';
+      rotated[d.previousRefreshTokenHash] ??= event.metadata?.occurredAt ?? '';
+      return { ...state, revision, scopes: d.scopes, currentJti: d.jti, currentRefreshHash: d.refreshTokenHash, refreshExpiresAt: d.refreshTokenExpiresAt, rotated };
+    }
+    case 'TokenRevoked':
+      return { ...state, revision, revoked: true };
+    default:
+      return { ...state, revision };
+  }
+}
+
+export interface IssueCommand {
+  type: 'Issue';
+  familyId: string;
+  clientId: string;
+  subject: string;
+  grantType: GrantType;
+  scopes: string[];
+  audience: string[];
+  jti: string;
+  accessTokenExpiresAt: Date;
+  refreshTokenHash: string | null;
+  refreshTokenExpiresAt: Date | null;
+  grantId?: string | null;
+  name?: string | null;
+}
+
+export interface RefreshCommand {
+  type: 'Refresh';
+  familyId: string;
+  clientId: string;
+  presentedHash: string;
+  /** Requested scopes; undefined keeps the current ones (RFC 6749 §6). */
+  scopes: string[] | undefined;
+  /** Scopes the client may still receive (its registration may have narrowed since). */
+  clientScopes: readonly string[];
+  jti: string;
+  refreshTokenHash: string;
+  accessTokenExpiresAt: Date;
+  refreshTokenExpiresAt: Date;
+  graceSeconds: number;
+  now: Date;
+}
+
+export interface RevokeCommand {
+  type: 'Revoke';
+  familyId: string;
+  reason: RevocationReason;
+}
+
+export type FamilyCommand = IssueCommand | RefreshCommand | RevokeCommand;
+
+/**
+ * The events to append and, when the command is refused, why. A refused refresh may still
+ * produce events: reuse of a rotated refresh token revokes the family *and* fails.
+ */
+export interface FamilyDecision {
+  events: DomainEvent[];
+  error?: DomainError;
+}
+
+export function decideFamily(command: FamilyCommand, state: FamilyState): FamilyDecision {
+  switch (command.type) {
+    case 'Issue': {
+      if (state.issued) return { events: [], error: new DomainError('family_exists', `family ${command.familyId} exists`) };
+      return {
+        events: [
+          {
+            type: 'TokenIssued',
+            data: {
+              familyId: command.familyId,
+              clientId: command.clientId,
+              subject: command.subject,
+              grantType: command.grantType,
+              scopes: command.scopes,
+              audience: command.audience,
+              jti: command.jti,
+              accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
+              refreshTokenHash: command.refreshTokenHash,
+              refreshTokenExpiresAt: command.refreshTokenExpiresAt?.toISOString() ?? null,
+              grantId: command.grantId ?? null,
+              name: command.name ?? null,
+            },
+          },
+        ],
+      };
+    }
+    case 'Refresh':
+      return decideRefresh(command, state);
+    case 'Revoke':
+      if (!state.issued) return { events: [], error: new DomainError('family_not_found', `family ${command.familyId} does not exist`) };
+      if (state.revoked) return { events: [] };
+      return { events: [{ type: 'TokenRevoked', data: { familyId: command.familyId, clientId: state.issued.clientId, reason: command.reason } }] };
+  }
+}
+
+function decideRefresh(command: RefreshCommand, state: FamilyState): FamilyDecision {
+  const issued = state.issued;
+  if (!issued) return { events: [], error: new DomainError('refresh_token_unknown', 'unknown refresh token') };
+  // A token presented by another client proves nothing about the owner: refuse, revoke nothing.
+  if (issued.clientId !== command.clientId) {
+    return { events: [], error: new DomainError('refresh_token_wrong_client', 'the refresh token was issued to another client') };
+  }
+  if (state.revoked) return { events: [], error: new DomainError('family_revoked', 'the grant was revoked') };
+
+  const revoke = (): FamilyDecision => ({
+    events: [{ type: 'TokenRevoked', data: { familyId: command.familyId, clientId: issued.clientId, reason: 'refresh_token_reuse' } }],
+    error: new DomainError('refresh_token_reused', 'a rotated refresh token was used again; the grant is revoked'),
+  });
+
+  let previous: string;
+  if (command.presentedHash === state.currentRefreshHash) {
+    if (!state.refreshExpiresAt || new Date(state.refreshExpiresAt) <= command.now) {
+      return { events: [], error: new DomainError('refresh_token_expired', 'the refresh token has expired') };
+    }
+    previous = command.presentedHash;
+  } else if (command.presentedHash in state.rotated) {
+    const rotatedAt = new Date(state.rotated[command.presentedHash]!).getTime();
+    const withinGrace = command.graceSeconds > 0 && command.now.getTime() - rotatedAt <= command.graceSeconds * 1000;
+    if (!withinGrace) return revoke();
+    // The client's own retry (e.g. it lost our last answer): rotate again from the token it holds.
+    previous = command.presentedHash;
+  } else {
+    return { events: [], error: new DomainError('refresh_token_unknown', 'unknown refresh token') };
+  }
+
+  // RFC 6749 §6: the new scope may narrow but never exceed what was originally granted; it is
+  // also limited to what the client may receive today.
+  const allowed = issued.scopes.filter((scope) => command.clientScopes.includes(scope));
+  const scopes = command.scopes ?? state.scopes.filter((scope) => allowed.includes(scope));
+  if (command.scopes && command.scopes.some((scope) => !allowed.includes(scope))) {
+    return { events: [], error: new DomainError('scope_widened', 'the requested scope exceeds the original grant') };
+  }
+  return {
+    events: [
+      {
+        type: 'TokenRefreshed',
+        data: {
+          familyId: command.familyId,
+          clientId: command.clientId,
+          jti: command.jti,
+          scopes,
+          accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
+          previousRefreshTokenHash: previous,
+          refreshTokenHash: command.refreshTokenHash,
+          refreshTokenExpiresAt: command.refreshTokenExpiresAt.toISOString(),
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,136 @@
+// The client admin API under /oauth/clients (bearer tokens with scope warrant:admin). Field names
+// follow RFC 7591 client metadata (client_name, grant_types, scope, redirect_uris,
+// token_endpoint_auth_method); a secret is returned only when created or rotated.
+
+import type Router from '@koa/router';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { GRANT_TYPES, type ClientChanges } from '../events/types.js';
+import { clientView, findClient, isUuid, listClients } from '../oauth/clients-read.js';
+import { registerClient, revokeClient, rotateClientSecret, updateClient } from '../oauth/clients.js';
+import type { WarrantContext } from '../oauth/context.js';
+import { InvalidRequest, NotFound } from '../oauth/errors.js';
+import type { Policy } from '../policy/policy.js';
+import { readJson } from './json.js';
+import type { RequestState } from './request-id.js';
+
+const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
+const ajv = new Ajv({ strict: true, allowUnionTypes: true });
+addFormats.default(ajv);
+
+const metadata = {
+  client_name: { type: 'string', minLength: 1, maxLength: 200 },
+  grant_types: { type: 'array', items: { type: 'string', enum: [...GRANT_TYPES] }, minItems: 1, uniqueItems: true },
+  scope: { type: 'string', maxLength: 4000 },
+  redirect_uris: { type: 'array', items: { type: 'string', format: 'uri', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
+  first_party: { type: 'boolean' },
+  access_token_ttl: { type: ['integer', 'null'], minimum: 1, maximum: 604800 },
+  refresh_token_ttl: { type: ['integer', 'null'], minimum: 60, maximum: 315360000 },
+} as const;
+
+export const createClientSchema = {
+  type: 'object',
+  required: ['client_name', 'grant_types'],
+  additionalProperties: false,
+  properties: { ...metadata, token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'none'] } },
+} as const;
+
+export const updateClientSchema = { type: 'object', additionalProperties: false, minProperties: 1, properties: metadata } as const;
+
+const validateCreate = ajv.compile(createClientSchema);
+const validateUpdate = ajv.compile(updateClientSchema);
+
+function valid<T>(validate: ReturnType<typeof ajv.compile>, body: unknown): T {
+  if (validate(body)) return body as T;
+  const [error] = validate.errors ?? [];
+  const field = error?.keyword === 'required' ? String(error.params['missingProperty']) : error?.keyword === 'additionalProperties' ? String(error.params['additionalProperty']) : (error?.instancePath ?? '').slice(1) || 'body';
+  throw new InvalidRequest(`invalid client metadata: ${field} ${error?.keyword === 'additionalProperties' ? 'is not a known field' : (error?.message ?? 'is invalid')}`);
+}
+
+function scopes(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : [...new Set(value.split(' ').filter((s) => s !== ''))];
+}
+
+interface Metadata {
+  client_name?: string;
+  grant_types?: ClientChanges['grantTypes'];
+  scope?: string;
+  redirect_uris?: string[];
+  first_party?: boolean;
+  access_token_ttl?: number | null;
+  refresh_token_ttl?: number | null;
+  token_endpoint_auth_method?: string;
+}
+
+export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
+  const admin = policy.requireScopes('warrant:admin');
+  const actorOf = (koa: { state: RequestState & { auth?: { subject: string } } }) => ({
+    actor: `admin:${koa.state.auth?.subject ?? 'unknown'}`,
+    requestId: koa.state.requestId,
+    correlationId: koa.state.requestId,
+  });
+  const idOf = (id: string) => {
+    if (!isUuid(id)) throw new NotFound('no such client');
+    return id;
+  };
+
+  router.post('/oauth/clients', admin, async (koa) => {
+    const body = valid<Metadata>(validateCreate, await readJson(koa, ctx.config.bodyLimit));
+    const { client, clientSecret } = await registerClient(
+      ctx,
+      {
+        name: body.client_name!,
+        grantTypes: body.grant_types!,
+        scopes: scopes(body.scope) ?? [],
+        redirectUris: body.redirect_uris ?? [],
+        confidential: body.token_endpoint_auth_method !== 'none',
+        firstParty: body.first_party ?? false,
+        accessTokenTtl: body.access_token_ttl ?? null,
+        refreshTokenTtl: body.refresh_token_ttl ?? null,
+      },
+      actorOf(koa),
+    );
+    koa.status = 201;
+    koa.set('Cache-Control', 'no-store');
+    koa.body = { ...clientView(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
+  });
+
+  router.get('/oauth/clients', admin, async (koa) => {
+    const limit = Number(koa.query['limit'] ?? 50);
+    const after = typeof koa.query['after'] === 'string' ? koa.query['after'] : undefined;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new InvalidRequest('limit must be an integer from 1 to 200');
+    if (after !== undefined && !isUuid(after)) throw new InvalidRequest('after must be a client id');
+    const clients = await listClients(ctx.pool, { limit, ...(after ? { after } : {}), includeRevoked: koa.query['revoked'] === 'true' });
+    koa.body = { clients: clients.map(clientView), next: clients.length === limit ? clients.at(-1)!.clientId : null };
+  });
+
+  router.get('/oauth/clients/:id', admin, async (koa) => {
+    const client = await findClient(ctx.pool, idOf(koa.params['id']!));
+    if (!client) throw new NotFound('no such client');
+    koa.body = clientView(client);
+  });
+
+  router.patch('/oauth/clients/:id', admin, async (koa) => {
+    const id = idOf(koa.params['id']!);
+    const body = valid<Metadata>(validateUpdate, await readJson(koa, ctx.config.bodyLimit));
+    const changes: ClientChanges = {};
+    if (body.client_name !== undefined) changes.name = body.client_name;
+    if (body.grant_types !== undefined) changes.grantTypes = body.grant_types;
+    if (body.scope !== undefined) changes.scopes = scopes(body.scope)!;
+    if (body.redirect_uris !== undefined) changes.redirectUris = body.redirect_uris;
+    if (body.first_party !== undefined) changes.firstParty = body.first_party;
+    if (body.access_token_ttl !== undefined) changes.accessTokenTtl = body.access_token_ttl;
+    if (body.refresh_token_ttl !== undefined) changes.refreshTokenTtl = body.refresh_token_ttl;
+    koa.body = clientView(await updateClient(ctx, id, changes, actorOf(koa)));
+  });
+
+  router.post('/oauth/clients/:id/secret', admin, async (koa) => {
+    const { client, clientSecret } = await rotateClientSecret(ctx, idOf(koa.params['id']!), actorOf(koa));
+    koa.set('Cache-Control', 'no-store');
+    koa.body = { client_id: client.clientId, client_secret: clientSecret };
+  });
+
+  router.delete('/oauth/clients/:id', admin, async (koa) => {
+    koa.body = clientView(await revokeClient(ctx, idOf(koa.params['id']!), actorOf(koa)));
+  });
+}

@@ -1,0 +1,20 @@
+// POST /oauth/introspect (RFC 7662). §2.1: the caller authenticates as a client. §2.2: an active
+// token is described; anything else is only {"active": false}. One indexed read-model lookup.
+
+import type Router from '@koa/router';
+import { authenticateClient } from '../oauth/client-auth.js';
+import type { WarrantContext } from '../oauth/context.js';
+import { introspect } from '../oauth/tokens.js';
+import { readForm } from './form.js';
+import type { RequestState } from './request-id.js';
+import { check, tokenOperationSchema } from './schemas.js';
+
+export function introspectionEndpoint(router: Router<RequestState>, ctx: WarrantContext): void {
+  router.post('/oauth/introspect', async (koa) => {
+    koa.set('Cache-Control', 'no-store');
+    const params = await readForm(koa, ctx.config.bodyLimit);
+    const body = check(tokenOperationSchema, params);
+    await authenticateClient(ctx, koa.get('authorization') || undefined, params);
+    koa.body = await introspect(ctx, { token: body['token']!, hint: body['token_type_hint'] });
+  });
+}

@@ -1,0 +1,41 @@
+// GET /.well-known/oauth-authorization-server (RFC 8414 §3) and GET /oauth/jwks.
+
+import type Router from '@koa/router';
+import type { WarrantContext } from '../oauth/context.js';
+import { TOKEN_GRANTS } from './token.js';
+import type { RequestState } from './request-id.js';
+
+export const BUILT_IN_SCOPES: Record<string, string> = {
+  'warrant:admin': 'Manage Warrant clients',
+  'warrant:audit': 'Read token and client history',
+};
+
+export function metadataEndpoints(router: Router<RequestState>, ctx: WarrantContext): void {
+  router.get('/.well-known/oauth-authorization-server', (koa) => {
+    const issuer = ctx.config.issuer;
+    koa.set('Cache-Control', 'public, max-age=300');
+    koa.body = {
+      issuer,
+      token_endpoint: `${issuer}/oauth/token`,
+      jwks_uri: `${issuer}/oauth/jwks`,
+      revocation_endpoint: `${issuer}/oauth/revoke`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
+      registration_endpoint: `${issuer}/oauth/clients`,
+      scopes_supported: [...new Set([...Object.keys(ctx.config.scopes), ...Object.keys(BUILT_IN_SCOPES)])],
+      response_types_supported: [],
+      grant_types_supported: [...TOKEN_GRANTS],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      code_challenge_methods_supported: ['S256'],
+      // Warrant's own: what each scope means, for consent pages and client developers.
+      scope_descriptions: { ...BUILT_IN_SCOPES, ...ctx.config.scopes },
+    };
+  });
+
+  router.get('/oauth/jwks', async (koa) => {
+    koa.set('Cache-Control', 'public, max-age=60');
+    koa.type = 'application/jwk-set+json';
+    koa.body = await ctx.keys.jwks();
+  });
+}

@@ -1,0 +1,56 @@
+// Request schemas (ajv), checked before any logic runs. Unknown parameters are allowed and
+// ignored (RFC 6749 §3.1); known ones must have the right shape.
+
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { Params } from './form.js';
+import { InvalidRequest } from '../oauth/errors.js';
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+
+const short = { type: 'string', maxLength: 512 } as const;
+const clientAuth = {
+  client_id: { type: 'string', maxLength: 100 },
+  client_secret: { type: 'string', maxLength: 200 },
+} as const;
+
+export const tokenRequestSchema = {
+  type: 'object',
+  required: ['grant_type'],
+  properties: {
+    grant_type: { type: 'string', maxLength: 100 },
+    scope: { type: 'string', maxLength: 2000 },
+    resource: { type: 'string', maxLength: 2000 },
+    refresh_token: short,
+    ...clientAuth,
+  },
+  allOf: [
+    { if: { properties: { grant_type: { const: 'refresh_token' } } }, then: { required: ['refresh_token'] } },
+  ],
+} as const;
+
+export const tokenOperationSchema = {
+  type: 'object',
+  required: ['token'],
+  properties: {
+    token: { type: 'string', maxLength: 8192 },
+    token_type_hint: { type: 'string', maxLength: 100 },
+    ...clientAuth,
+  },
+} as const;
+
+const compiled = new Map<object, ValidateFunction>();
+
+/** Validates form parameters against a schema; the error names the parameter. */
+export function check(schema: object, params: Params): Record<string, string> {
+  let validate = compiled.get(schema);
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  const value = Object.fromEntries(params);
+  if (validate(value)) return value;
+  const [error] = validate.errors ?? [];
+  const name = error?.keyword === 'required' ? String(error.params['missingProperty']) : (error?.instancePath ?? '').slice(1);
+  if (error?.keyword === 'required') throw new InvalidRequest(`missing required parameter ${name}`);
+  throw new InvalidRequest(`parameter ${name} ${error?.message ?? 'is invalid'}`);
+}

@@ -1,0 +1,35 @@
+// POST /oauth/token (RFC 6749 §3.2): authenticate the client, then the grant.
+//   client_credentials §4.4 · refresh_token §6 (rotation, reuse detection)
+// Responses are never cached (§5.1: Cache-Control: no-store).
+
+import type Router from '@koa/router';
+import type { WarrantContext } from '../oauth/context.js';
+import { authenticateClient } from '../oauth/client-auth.js';
+import { UnsupportedGrantType } from '../oauth/errors.js';
+import { clientCredentials, refreshTokens } from '../oauth/tokens.js';
+import { readForm } from './form.js';
+import type { RequestState } from './request-id.js';
+import { check, tokenRequestSchema } from './schemas.js';
+
+export const TOKEN_GRANTS = ['client_credentials', 'refresh_token'] as const;
+
+export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext): void {
+  router.post('/oauth/token', async (koa) => {
+    koa.set('Cache-Control', 'no-store');
+    koa.set('Pragma', 'no-cache');
+    const params = await readForm(koa, ctx.config.bodyLimit);
+    const body = check(tokenRequestSchema, params);
+    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params);
+    const actor = { actor: client.clientId, requestId: koa.state.requestId, correlationId: koa.state.requestId };
+    switch (body['grant_type']) {
+      case 'client_credentials':
+        koa.body = await clientCredentials(ctx, { client, scope: body['scope'], resource: body['resource'], actor });
+        return;
+      case 'refresh_token':
+        koa.body = await refreshTokens(ctx, { client, refreshToken: body['refresh_token']!, scope: body['scope'], resource: body['resource'], actor });
+        return;
+      default:
+        throw new UnsupportedGrantType();
+    }
+  });
+}

@@ -1,0 +1,68 @@
+// Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
+// client_secret_basic, client_secret_post, or none for public clients. One method per request;
+// secrets compared in constant time; every failure is the same invalid_client (401).
+
+import type { Params } from '../http/form.js';
+import { findClient, type ClientRecord } from './clients-read.js';
+import type { WarrantContext } from './context.js';
+import { InvalidClient, InvalidRequest } from './errors.js';
+
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+export interface AuthenticatedClient {
+  client: ClientRecord;
+  method: AuthMethod;
+}
+
+function parseBasic(header: string): { id: string; secret: string } {
+  const encoded = header.slice(6).trim();
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || colon < 0) throw new InvalidClient('malformed Basic credentials', { basic: true });
+  try {
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' ')),
+    };
+  } catch {
+    throw new InvalidClient('malformed Basic credentials', { basic: true });
+  }
+}
+
+export async function authenticateClient(ctx: WarrantContext, authorization: string | undefined, params: Params): Promise<AuthenticatedClient> {
+  const bodyId = params.get('client_id');
+  const bodySecret = params.get('client_secret');
+  let id: string;
+  let secret: string | undefined;
+  let method: AuthMethod;
+
+  if (authorization && /^basic /i.test(authorization)) {
+    if (bodySecret !== undefined) throw new InvalidRequest('use one client authentication method, not several');
+    ({ id, secret } = parseBasic(authorization));
+    if (bodyId !== undefined && bodyId !== id) throw new InvalidRequest('client_id differs from the authenticated client');
+    method = 'client_secret_basic';
+  } else if (bodyId !== undefined) {
+    id = bodyId;
+    secret = bodySecret;
+    method = secret === undefined ? 'none' : 'client_secret_post';
+  } else {
+    throw new InvalidClient('client authentication is required');
+  }
+
+  const basic = method === 'client_secret_basic';
+  const client = await findClient(ctx.pool, id);
+  if (!client || client.revoked) {
+    // Spend the same time as a real comparison, so probing for client ids learns nothing.
+    ctx.hasher.matches(secret ?? '', null);
+    throw new InvalidClient('client authentication failed', { basic, detail: client ? 'client revoked' : 'unknown client' });
+  }
+  if (client.confidential) {
+    if (secret === undefined || !ctx.hasher.matches(secret, client.secretHash)) {
+      throw new InvalidClient('client authentication failed', { basic, detail: 'wrong or missing secret' });
+    }
+  } else if (secret !== undefined) {
+    throw new InvalidClient('client authentication failed', { basic, detail: 'public client presented a secret' });
+  }
+  return { client, method };
+}

@@ -1,0 +1,121 @@
+// Registering and managing clients, shared by the CLI and the admin API (/oauth/clients).
+
+import { randomUUID } from 'node:crypto';
+import { projectionsFor } from '../../projections/index.js';
+import { decideClient, evolveClient, initialClientState, type ClientCommand, type ClientState } from '../domain/client.js';
+import { DomainError } from '../domain/errors.js';
+import { GRANT_TYPES, type ClientChanges, type GrantType } from '../events/types.js';
+import { EventSchemaError } from '../events/catalogue.js';
+import { isWrongExpectedRevision } from '../eventstore/port.js';
+import { appendAndWait, load } from './aggregate.js';
+import { findClient, type ClientRecord } from './clients-read.js';
+import type { Actor, WarrantContext } from './context.js';
+import { InvalidRequest, NotFound, OAuthError } from './errors.js';
+import { randomSecret } from './secrets.js';
+
+const CLIENTS = projectionsFor(['ClientRegistered', 'ClientUpdated', 'ClientSecretRotated', 'ClientRevoked']);
+
+/** Grants a client can be registered for now (the user-facing ones arrive with their endpoints). */
+export const SUPPORTED_GRANTS: readonly GrantType[] = GRANT_TYPES;
+
+export interface NewClient {
+  name: string;
+  grantTypes: GrantType[];
+  scopes: string[];
+  redirectUris?: string[];
+  confidential?: boolean;
+  firstParty?: boolean;
+  accessTokenTtl?: number | null;
+  refreshTokenTtl?: number | null;
+}
+
+export interface RegisteredClient {
+  client: ClientRecord;
+  /** Shown once; only its keyed hash is stored. Undefined for public clients. */
+  clientSecret: string | undefined;
+}
+
+export class ClientInputError extends InvalidRequest {}
+
+function mapDomainError(error: unknown): never {
+  if (error instanceof DomainError) {
+    if (error.code === 'client_not_found') throw new NotFound('no such client');
+    throw new OAuthError(409, 'invalid_request', error.message);
+  }
+  if (error instanceof EventSchemaError) {
+    // The event schema is the client-metadata schema: say which field is wrong.
+    const field = error.field.replace(/^\/(changes\/)?/, '') || 'client';
+    throw new ClientInputError(`invalid client metadata: ${field} ${error.detail}`);
+  }
+  throw error;
+}
+
+async function execute(ctx: WarrantContext, clientId: string, command: ClientCommand, actor: Actor): Promise<ClientState> {
+  const stream = `client-${clientId}`;
+  for (let attempt = 0; ; attempt += 1) {
+    const { state } = await load<ClientState>(ctx, stream, initialClientState, evolveClient);
+    let events;
+    try {
+      events = decideClient(command, state);
+    } catch (error) {
+      mapDomainError(error);
+    }
+    try {
+      await appendAndWait(ctx, stream, state.revision, events, actor, CLIENTS);
+    } catch (error) {
+      if (isWrongExpectedRevision(error) && attempt < 5 && command.type !== 'Register') continue;
+      mapDomainError(error);
+    }
+    return state;
+  }
+}
+
+async function reload(ctx: WarrantContext, clientId: string): Promise<ClientRecord> {
+  const client = await findClient(ctx.pool, clientId);
+  if (!client) throw new NotFound('no such client');
+  return client;
+}
+
+export async function registerClient(ctx: WarrantContext, input: NewClient, actor: Actor): Promise<RegisteredClient> {
+  const clientId = randomUUID();
+  const confidential = input.confidential ?? true;
+  const clientSecret = confidential ? randomSecret() : undefined;
+  await execute(
+    ctx,
+    clientId,
+    {
+      type: 'Register',
+      client: {
+        clientId,
+        name: input.name,
+        confidential,
+        secretHash: clientSecret ? ctx.hasher.hash(clientSecret) : null,
+        grantTypes: input.grantTypes,
+        scopes: input.scopes,
+        redirectUris: input.redirectUris ?? [],
+        firstParty: input.firstParty ?? false,
+        accessTokenTtl: input.accessTokenTtl ?? null,
+        refreshTokenTtl: input.refreshTokenTtl ?? null,
+      },
+    },
+    actor,
+  );
+  return { client: await reload(ctx, clientId), clientSecret };
+}
+
+export async function updateClient(ctx: WarrantContext, clientId: string, changes: ClientChanges, actor: Actor): Promise<ClientRecord> {
+  await execute(ctx, clientId, { type: 'Update', clientId, changes }, actor);
+  return reload(ctx, clientId);
+}
+
+export async function rotateClientSecret(ctx: WarrantContext, clientId: string, actor: Actor): Promise<RegisteredClient> {
+  const clientSecret = randomSecret();
+  await execute(ctx, clientId, { type: 'RotateSecret', clientId, secretHash: ctx.hasher.hash(clientSecret) }, actor);
+  return { client: await reload(ctx, clientId), clientSecret };
+}
+
+/** Revoking a client invalidates all its tokens at once: validation joins the client's row. */
+export async function revokeClient(ctx: WarrantContext, clientId: string, actor: Actor): Promise<ClientRecord> {
+  await execute(ctx, clientId, { type: 'Revoke', clientId }, actor);
+  return reload(ctx, clientId);
+}

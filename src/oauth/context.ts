@@ -1,0 +1,24 @@
+// What the OAuth handlers share: settings, the database, the event store, keys and the hasher.
+// Built once by createAuthServer; handlers receive it, never globals.
+
+import type pg from 'pg';
+import type { ProjectionWaiter } from '../../projections/waiter.js';
+import type { Config } from '../config.js';
+import type { EventStore, MetadataInput } from '../eventstore/port.js';
+import type { KeyStore } from '../keys/keystore.js';
+import type { Logger } from '../logger.js';
+import type { Hasher } from './secrets.js';
+
+export interface WarrantContext {
+  config: Config;
+  pool: pg.Pool;
+  store: EventStore;
+  waiter: ProjectionWaiter;
+  keys: KeyStore;
+  hasher: Hasher;
+  logger: Logger;
+  clock: () => Date;
+}
+
+/** Who did it and in which request: stamped on every event an action appends. */
+export type Actor = MetadataInput;

@@ -1,0 +1,131 @@
+// One OAuth error module (STYLE §2, RFC 6749 §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1).
+// `error_description` is public and written by us; `detail` is for the log only.
+
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'unsupported_token_type'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'access_denied'
+  | 'not_found'
+  | 'request_too_large'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+export class OAuthError extends Error {
+  readonly expose = true;
+  headers: Record<string, string> = {};
+  constructor(
+    readonly status: number,
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    /** Logged, never sent. */
+    readonly detail?: string,
+  ) {
+    super(`${error}: ${description}`);
+    this.name = 'OAuthError';
+  }
+
+  body(): Record<string, string> {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  constructor(description = 'the request is malformed', detail?: string) {
+    super(400, 'invalid_request', description, detail);
+  }
+}
+
+export class InvalidClient extends OAuthError {
+  /** `basic`: the client tried HTTP Basic, so the answer carries a Basic challenge (RFC 6749 §5.2). */
+  constructor(description = 'client authentication failed', options: { basic?: boolean; detail?: string } = {}) {
+    super(401, 'invalid_client', description, options.detail);
+    this.headers['WWW-Authenticate'] = options.basic ? 'Basic realm="warrant", charset="UTF-8"' : 'Basic realm="warrant"';
+  }
+}
+
+export class InvalidGrant extends OAuthError {
+  constructor(description = 'the grant is invalid, expired or revoked', detail?: string) {
+    super(400, 'invalid_grant', description, detail);
+  }
+}
+
+export class UnauthorizedClient extends OAuthError {
+  constructor(description = 'the client is not allowed to do this', detail?: string) {
+    super(400, 'unauthorized_client', description, detail);
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  constructor(description = 'the grant type is not supported', detail?: string) {
+    super(400, 'unsupported_grant_type', description, detail);
+  }
+}
+
+export class InvalidScope extends OAuthError {
+  constructor(description = 'the requested scope is invalid or exceeds what was granted', detail?: string) {
+    super(400, 'invalid_scope', description, detail);
+  }
+}
+
+export class InvalidTarget extends OAuthError {
+  constructor(description = 'the resource parameter is invalid', detail?: string) {
+    super(400, 'invalid_target', description, detail);
+  }
+}
+
+export class UnsupportedTokenType extends OAuthError {
+  constructor(description = 'the token type is not supported', detail?: string) {
+    super(400, 'unsupported_token_type', description, detail);
+  }
+}
+
+export class NotFound extends OAuthError {
+  constructor(description = 'not found') {
+    super(404, 'not_found', description);
+  }
+}
+
+export class RequestTooLarge extends OAuthError {
+  constructor(limit: number) {
+    super(413, 'request_too_large', `the request body exceeds ${limit} bytes`);
+  }
+}
+
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(description = 'the server is temporarily unavailable; retry shortly', retryAfterSeconds = 1, detail?: string) {
+    super(503, 'temporarily_unavailable', description, detail);
+    this.headers['Retry-After'] = String(retryAfterSeconds);
+  }
+}
+
+/** RFC 6750 §3: bearer-token failures carry their error in WWW-Authenticate. */
+export class BearerError extends OAuthError {
+  constructor(
+    status: 401 | 403,
+    error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | null,
+    description: string,
+    options: { realm: string; scope?: string; detail?: string },
+  ) {
+    super(status, error ?? 'invalid_token', description, options.detail);
+    const params = [`realm="${options.realm}"`];
+    if (error) params.push(`error="${error}"`, `error_description="${description.replace(/["\\]/g, '')}"`);
+    if (options.scope) params.push(`scope="${options.scope}"`);
+    this.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
+    this.#bare = error === null;
+  }
+
+  readonly #bare: boolean;
+
+  override body(): Record<string, string> {
+    // No credentials at all: RFC 6750 §3.1 says the response SHOULD NOT carry an error code.
+    return this.#bare ? { error: 'invalid_request', error_description: 'a bearer token is required' } : super.body();
+  }
+}
