@@ -1,0 +1,118 @@
+// The client admin API under /oauth/clients (scope warrant:admin).
+
+import { expect } from 'chai';
+import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
+
+describe('/oauth/clients admin API', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let admin: string;
+  before(async () => {
+    server = await startTestServer();
+    const { id, secret } = await server.client({ grantTypes: ['client_credentials'], scopes: ['warrant:admin'] });
+    admin = (await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', scope: 'warrant:admin' }, { authorization: basic(id, secret) })).body.access_token;
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const call = async (method: string, path: string, body?: unknown, token = admin) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  };
+
+  it('creates a client (201, secret shown once), reads, lists, updates, rotates its secret and revokes it', async () => {
+    const created = await call('POST', '/oauth/clients', { client_name: 'Billing', grant_types: ['client_credentials'], scope: 'read write' });
+    expect(created.status).to.equal(201);
+    expect(created.body).to.include({ client_name: 'Billing', scope: 'read write', confidential: true, revoked: false });
+    expect(created.body.client_secret).to.match(/^[A-Za-z0-9_-]{43}$/);
+    const id = created.body.client_id as string;
+
+    const token = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, created.body.client_secret) });
+    expect(token.status).to.equal(200);
+
+    const read = await call('GET', `/oauth/clients/${id}`);
+    expect(read.body).to.include({ client_id: id, client_name: 'Billing' });
+    expect(JSON.stringify(read.body)).not.to.contain('secret_hash').and.not.to.contain(created.body.client_secret);
+
+    const list = await call('GET', '/oauth/clients?limit=200');
+    expect(list.body.clients.map((c: { client_id: string }) => c.client_id)).to.include(id);
+
+    const updated = await call('PATCH', `/oauth/clients/${id}`, { client_name: 'Billing v2', scope: 'read' });
+    expect(updated.body).to.include({ client_name: 'Billing v2', scope: 'read' });
+    const narrowed = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', scope: 'write' }, { authorization: basic(id, created.body.client_secret) });
+    expect(narrowed.body.error).to.equal('invalid_scope');
+
+    const rotated = await call('POST', `/oauth/clients/${id}/secret`);
+    expect(rotated.body.client_secret).to.be.a('string').and.not.equal(created.body.client_secret);
+    const old = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, created.body.client_secret) });
+    expect(old.status).to.equal(401);
+
+    const revoked = await call('DELETE', `/oauth/clients/${id}`);
+    expect(revoked.body.revoked).to.equal(true);
+    // Its earlier token is invalid at once.
+    const introspected = await postForm(`${server.url}/oauth/introspect`, { token: token.body.access_token }, { authorization: basic(id, rotated.body.client_secret) });
+    expect(introspected.status).to.equal(401); // the client itself can no longer authenticate
+    const refused = await server.auth.policy.authenticate(`Bearer ${token.body.access_token}`).then(() => undefined, (e: unknown) => e);
+    expect(refused).to.include({ status: 401, error: 'invalid_token' });
+
+    const events = await server.auth.store.readStream(`client-${id}`);
+    expect(events.map((e) => e.type)).to.deep.equal(['ClientRegistered', 'ClientUpdated', 'ClientSecretRotated', 'ClientRevoked']);
+    expect(events[0]!.metadata.actor).to.match(/^admin:/);
+  });
+
+  it('creates public clients (no secret) and paginates with a cursor that neither skips nor repeats', async () => {
+    const pub = await call('POST', '/oauth/clients', { client_name: 'SPA', grant_types: ['authorization_code'], token_endpoint_auth_method: 'none', redirect_uris: ['https://spa.example/cb'] });
+    expect(pub.status).to.equal(201);
+    expect(pub.body).to.include({ confidential: false, token_endpoint_auth_method: 'none' });
+    expect(pub.body).not.to.have.property('client_secret');
+    for (let i = 0; i < 5; i += 1) await call('POST', '/oauth/clients', { client_name: `Page ${i}`, grant_types: ['client_credentials'] });
+    const all = (await call('GET', '/oauth/clients?limit=200')).body.clients.map((c: { client_id: string }) => c.client_id);
+    const paged: string[] = [];
+    let next: string | null = null;
+    do {
+      const page: { body: { clients: { client_id: string }[]; next: string | null } } = await call('GET', `/oauth/clients?limit=2${next ? `&after=${next}` : ''}`);
+      paged.push(...page.body.clients.map((c) => c.client_id));
+      next = page.body.next;
+    } while (next);
+    expect(paged).to.deep.equal(all);
+  });
+
+  it('refuses bad metadata with a message naming the field, and unknown ids with 404', async () => {
+    const bad = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['magic'] });
+    expect(bad.status).to.equal(400);
+    expect(bad.body.error).to.equal('invalid_request');
+    expect(bad.body.error_description).to.contain('grant_types');
+    const uri = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['authorization_code'], redirect_uris: ['not a uri'] });
+    expect(uri.body.error_description).to.contain('redirect_uris');
+    const extra = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['client_credentials'], client_secret: 'mine' });
+    expect(extra.body.error_description).to.contain('client_secret');
+    const scope = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['client_credentials'], scope: 'bad"scope' });
+    expect(scope.status).to.equal(400);
+    expect((await call('GET', '/oauth/clients/00000000-0000-4000-8000-000000000000')).status).to.equal(404);
+    expect((await call('GET', '/oauth/clients/nope')).status).to.equal(404);
+    expect((await call('PATCH', '/oauth/clients/00000000-0000-4000-8000-000000000000', { client_name: 'Y' })).status).to.equal(404);
+    const notJson = await fetch(`${server.url}/oauth/clients`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{not json' });
+    expect(notJson.status).to.equal(400);
+  });
+
+  it('needs a bearer token (401 with WWW-Authenticate) with scope warrant:admin (403 insufficient_scope)', async () => {
+    const none = await fetch(`${server.url}/oauth/clients`);
+    expect(none.status).to.equal(401);
+    expect(none.headers.get('www-authenticate')).to.match(/^Bearer realm="/).and.not.to.contain('error=');
+    const bad = await call('GET', '/oauth/clients', undefined, 'not-a-token');
+    expect(bad.status).to.equal(401);
+    expect(bad.headers.get('www-authenticate')).to.contain('error="invalid_token"');
+    const { id, secret } = await server.client({ scopes: ['read'] });
+    const reader = (await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) })).body.access_token;
+    const forbidden = await call('GET', '/oauth/clients', undefined, reader);
+    expect(forbidden.status).to.equal(403);
+    expect(forbidden.body.error).to.equal('insufficient_scope');
+    expect(forbidden.headers.get('www-authenticate')).to.contain('error="insufficient_scope"').and.to.contain('scope="warrant:admin"');
+  });
+});
