@@ -83,4 +83,19 @@ describe('metadata and keys', function () {
       }
     }
   });
+
+  it('takes its signing key from WARRANT_SIGNING_KEY (PEM), so several nodes share one key', async () => {
+    const { generateKeyPair, exportPKCS8 } = await import('jose');
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const pem = await exportPKCS8(privateKey);
+    const nodes = [await startTestServer({ config: { signingKey: pem } }), await startTestServer({ config: { signingKey: pem } })];
+    try {
+      const [a, b] = await Promise.all(nodes.map(async (n) => ((await (await fetch(`${n.url}/oauth/jwks`)).json()) as { keys: { kid: string }[] }).keys));
+      expect(a).to.have.length(1);
+      expect(a[0]!.kid).to.equal(b![0]!.kid);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
 });
+
