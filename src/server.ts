@@ -29,6 +29,7 @@ import { ensurePepper, loadPepper } from './keys/pepper.js';
 import type { WarrantContext } from './oauth/context.js';
 import { Hasher } from './oauth/secrets.js';
 import { createPolicy, type Policy } from './policy/policy.js';
+import { actingAs, actingAsClient, type ActingAsClientOptions, type ActingAsOptions, type TestToken } from './policy/testing.js';
 
 export interface AuthServerOptions {
   /** Settings; anything not given comes from the environment and src/config.ts defaults. */
@@ -57,6 +58,9 @@ export interface AuthServer {
   policy: Policy;
   /** What the OAuth handlers share (keys, hasher, store …). */
   context: WarrantContext;
+  /** Testing helpers (Passport's actingAs): real tokens for a host app's own tests. */
+  actingAs(options: ActingAsOptions): Promise<TestToken>;
+  actingAsClient(options: ActingAsClientOptions): Promise<TestToken>;
   close(): Promise<void>;
 }
 
@@ -123,7 +127,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     logger,
     clock: options.clock ?? (() => new Date()),
   };
-  const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer });
+  const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer, logger });
 
   const app = new Koa<RequestState>();
   app.proxy = false;
@@ -152,6 +156,8 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     logger,
     policy,
     context,
+    actingAs: (options) => actingAs(context, options),
+    actingAsClient: (options) => actingAsClient(context, options),
     close() {
       closed ??= (async () => {
         await Promise.all(runners.map((runner) => runner.stop()));

@@ -1,20 +1,27 @@
 // Koa middleware that protects APIs with Warrant's access tokens (RFC 6750, RFC 9068).
-// Verification: signature (algorithm allow-list, key chosen by kid), typ at+jwt, iss, aud, exp
-// with a small clock tolerance; then ONE indexed read-model lookup: the token's family and its
-// client are not revoked. No cache: revocation is visible as soon as /oauth/revoke answers.
+//
+// Verification: signature (algorithm allow-list; the key, chosen by kid, decides the algorithm),
+// typ at+jwt, iss, aud, exp/nbf/iat with a small clock tolerance; then the read model: the
+// token's family and its client are not revoked. That lookup is never cached — revocation is
+// visible to every process as soon as /oauth/revoke answers — but lookups arriving together
+// share one query (see ./revocation.ts), which keeps the cost of the guarantee small.
 
 import { createRemoteJWKSet } from 'jose';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import pg from 'pg';
 import type { KeyStore } from '../keys/keystore.js';
+import { silentLogger, type Logger } from '../logger.js';
 import { AccessTokenError, verifyAccessToken, type AccessTokenClaims, type KeySource } from '../oauth/access-token.js';
-import { BearerError } from '../oauth/errors.js';
+import { BearerError, OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
+import { isConnectionError } from '../eventstore/postgres.js';
+import { RevocationLookup } from './revocation.js';
 
 export interface AuthState {
   subject: string;
   clientId: string;
   scopes: string[];
   jti: string;
+  /** How the grant began: client_credentials, authorization_code, … */
   grantType: string;
   claims: AccessTokenClaims;
 }
@@ -28,10 +35,17 @@ export interface PolicyOptions {
   databaseUrl?: string;
   /** Local keys (inside the auth server) … */
   keys?: KeyStore;
-  /** … or a JWKS URL (cached; refetched on an unknown kid, at most every 30 s). Default: from the issuer's metadata. */
+  /** … or a JWKS URL (cached; refetched on an unknown kid at most every 30 s). Default: the issuer's metadata `jwks_uri`. */
   jwksUri?: string;
+  /** Leeway for exp/nbf/iat, in seconds (default 5). */
   clockToleranceSeconds?: number;
+  /** `realm` of WWW-Authenticate challenges (default: the issuer). */
   realm?: string;
+  /** Accept `access_token` from a form body the host app has parsed (RFC 6750 §2.2). Default false. */
+  allowBodyToken?: boolean;
+  /** Accept `?access_token=` (RFC 6750 §2.3; leaks into logs and history). Default false. */
+  allowQueryToken?: boolean;
+  logger?: Logger;
 }
 
 export interface RequireOptions {
@@ -39,21 +53,27 @@ export interface RequireOptions {
   scopes?: readonly string[];
   /** At least one of these scopes. */
   anyScope?: readonly string[];
-  /** Only tokens a client obtained for itself (client_credentials). */
+  /** Only tokens a client obtained for itself (client_credentials), like Passport's EnsureClientIsResourceOwner. */
   clientOnly?: boolean;
 }
+
+export type PolicyCheck = (auth: AuthState, ctx: Context) => boolean | Promise<boolean>;
 
 export interface Policy {
   requireToken(options?: RequireOptions): Middleware;
   requireScopes(...scopes: string[]): Middleware;
   requireAnyScope(...scopes: string[]): Middleware;
   requireClient(...scopes: string[]): Middleware;
-  /** Verifies a bearer token without Koa (for other frameworks and tests). */
+  /** Names an access rule beyond scopes, e.g. "the subject owns ctx.params.id". */
+  definePolicy(name: string, check: PolicyCheck): Policy;
+  /** Enforces a named rule (authenticating first if no earlier middleware did). 403 when it says no. */
+  requirePolicy(name: string): Middleware;
+  /** Verifies an Authorization header value without Koa (for other frameworks and tests). */
   authenticate(authorization: string | undefined): Promise<AuthState>;
   close(): Promise<void>;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 async function discoverJwks(issuer: string): Promise<URL> {
   const response = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
@@ -63,103 +83,157 @@ async function discoverJwks(issuer: string): Promise<URL> {
   return new URL(metadata.jwks_uri);
 }
 
+function respond(ctx: Context, error: OAuthError): void {
+  // Answer here, so the host app's error handling cannot turn a 401 into something else.
+  ctx.status = error.status;
+  ctx.set(error.headers);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = error.body();
+}
+
 export function createPolicy(options: PolicyOptions): Policy {
-  const realm = options.realm ?? 'warrant';
-  const audience = options.audience ?? options.issuer;
-  const ownsPool = !options.pool;
-  const pool = options.pool ?? new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
   if (!options.pool && !options.databaseUrl) throw new Error('createPolicy needs pool or databaseUrl');
+  const realm = (options.realm ?? options.issuer).replace(/["\\]/g, '');
+  const audience = options.audience ?? options.issuer;
+  const logger = options.logger ?? silentLogger;
+  const ownsPool = !options.pool;
+  const pool = options.pool ?? new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
+  const revocations = new RevocationLookup(pool);
+  const policies = new Map<string, PolicyCheck>();
 
-  let keySource: KeySource | Promise<KeySource>;
-  if (options.keys) keySource = options.keys;
-  else {
-    const remote = (url: URL) => createRemoteJWKSet(url, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
-    keySource = options.jwksUri ? remote(new URL(options.jwksUri)) : discoverJwks(options.issuer).then(remote);
-  }
+  // Keys: local, or a remote JWKS found lazily (a resource server may start before its issuer).
+  let remote: Promise<KeySource> | undefined;
+  const keySource = async (): Promise<KeySource> => {
+    if (options.keys) return options.keys;
+    remote ??= (options.jwksUri ? Promise.resolve(new URL(options.jwksUri)) : discoverJwks(options.issuer))
+      .then((url) => createRemoteJWKSet(url, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 }))
+      .catch((error: unknown) => {
+        remote = undefined;
+        throw new TemporarilyUnavailable('the token issuer cannot be reached', 5, (error as Error).message);
+      });
+    return remote;
+  };
 
-  const fail = (error: 'invalid_request' | 'invalid_token' | null, description: string, detail?: string) =>
+  const invalid = (error: 'invalid_request' | 'invalid_token' | null, description: string, detail?: string) =>
     new BearerError(401, error, description, { realm, ...(detail ? { detail } : {}) });
 
   async function authenticate(authorization: string | undefined): Promise<AuthState> {
-    if (!authorization) throw fail(null, 'a bearer token is required');
+    if (!authorization) throw invalid(null, 'a bearer token is required');
     const match = BEARER.exec(authorization);
-    if (!match) throw fail('invalid_request', 'the Authorization header is not a Bearer token');
+    if (!match) throw invalid('invalid_request', 'the Authorization header is not a Bearer token');
+    return verify(match[1]!);
+  }
+
+  async function verify(token: string): Promise<AuthState> {
     let claims: AccessTokenClaims;
     try {
-      claims = await verifyAccessToken(await keySource, match[1]!, {
+      claims = await verifyAccessToken(await keySource(), token, {
         issuer: options.issuer,
         audience,
         clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
       });
     } catch (error) {
       if (error instanceof AccessTokenError) {
-        throw fail('invalid_token', error.reason === 'expired' ? 'the access token has expired' : 'the access token is invalid', error.message);
+        throw invalid('invalid_token', error.reason === 'expired' ? 'the access token has expired' : 'the access token is invalid', error.message);
       }
       throw error;
     }
-    const { rows } = await pool.query<{ grant_type: string; family_revoked: boolean; client_revoked: boolean }>(
-      `SELECT f.grant_type, f.revoked AS family_revoked, c.revoked AS client_revoked
-         FROM access_tokens a
-         JOIN token_families f ON f.family_id = a.family_id
-         JOIN clients c ON c.client_id = a.client_id
-        WHERE a.jti = $1`,
-      [claims.jti],
-    );
-    const row = rows[0];
-    if (!row) throw fail('invalid_token', 'the access token is invalid', 'unknown jti');
-    if (row.family_revoked || row.client_revoked) throw fail('invalid_token', 'the access token was revoked', row.client_revoked ? 'client revoked' : 'family revoked');
+    let state;
+    try {
+      state = await revocations.lookup(claims.jti);
+    } catch (error) {
+      if (isConnectionError(error)) throw new TemporarilyUnavailable('token validation is temporarily unavailable', 1, (error as Error).message);
+      throw error;
+    }
+    if (!state) throw invalid('invalid_token', 'the access token is invalid', 'unknown jti');
+    if (state.familyRevoked || state.clientRevoked) {
+      throw invalid('invalid_token', 'the access token was revoked', state.clientRevoked ? 'client revoked' : 'grant revoked');
+    }
     return {
       subject: claims.sub,
       clientId: claims.client_id,
       scopes: typeof claims.scope === 'string' && claims.scope !== '' ? claims.scope.split(' ') : [],
       jti: claims.jti,
-      grantType: row.grant_type,
+      grantType: state.grantType,
       claims,
     };
   }
 
+  /** RFC 6750 §2: header, or (when enabled) form body or query — and never more than one. */
+  async function fromRequest(ctx: Context): Promise<AuthState> {
+    const header = ctx.get('authorization') || undefined;
+    const bodyToken = options.allowBodyToken ? (ctx.request as { body?: { access_token?: unknown } }).body?.access_token : undefined;
+    const queryToken = options.allowQueryToken ? ctx.query['access_token'] : undefined;
+    const found = [header, bodyToken, queryToken].filter((value) => value !== undefined);
+    if (found.length > 1) throw invalid('invalid_request', 'send the access token in one place only');
+    if (bodyToken !== undefined || queryToken !== undefined) {
+      const token = bodyToken ?? queryToken;
+      if (typeof token !== 'string' || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw invalid('invalid_request', 'the access token is malformed');
+      return verify(token);
+    }
+    return authenticate(header);
+  }
+
+  function checkScopes(auth: AuthState, require: RequireOptions): void {
+    if (require.clientOnly && auth.grantType !== 'client_credentials') {
+      throw new BearerError(403, 'insufficient_scope', 'this endpoint accepts only client tokens', { realm, ...(require.scopes?.length ? { scope: require.scopes.join(' ') } : {}) });
+    }
+    if ((require.scopes ?? []).some((scope) => !auth.scopes.includes(scope))) {
+      throw new BearerError(403, 'insufficient_scope', 'the access token lacks a required scope', { realm, scope: require.scopes!.join(' ') });
+    }
+    if (require.anyScope?.length && !require.anyScope.some((scope) => auth.scopes.includes(scope))) {
+      throw new BearerError(403, 'insufficient_scope', 'the access token has none of the accepted scopes', { realm, scope: require.anyScope.join(' ') });
+    }
+  }
+
   function requireToken(require: RequireOptions = {}): Middleware {
     return async (ctx, next) => {
-      let auth: AuthState;
       try {
-        auth = await check(ctx.get('authorization') || undefined, require);
+        const auth = await fromRequest(ctx);
+        checkScopes(auth, require);
+        ctx.state['auth'] = auth;
       } catch (error) {
-        // Answer here, so the host app's error handling cannot turn a 401 into something else.
-        if (!(error instanceof BearerError)) throw error;
-        ctx.status = error.status;
-        ctx.set(error.headers);
-        ctx.set('Cache-Control', 'no-store');
-        ctx.body = error.body();
-        return;
+        if (error instanceof OAuthError) return respond(ctx, error);
+        throw error;
       }
-      ctx.state['auth'] = auth;
       await next();
     };
   }
 
-  async function check(authorization: string | undefined, require: RequireOptions): Promise<AuthState> {
-    const auth = await authenticate(authorization);
-    if (require.clientOnly && auth.grantType !== 'client_credentials') {
-      throw new BearerError(403, 'insufficient_scope', 'this endpoint accepts only client tokens', { realm });
-    }
-    const missing = (require.scopes ?? []).filter((scope) => !auth.scopes.includes(scope));
-    if (missing.length > 0) {
-      throw new BearerError(403, 'insufficient_scope', 'the access token lacks a required scope', { realm, scope: (require.scopes ?? []).join(' ') });
-    }
-    if (require.anyScope && require.anyScope.length > 0 && !require.anyScope.some((scope) => auth.scopes.includes(scope))) {
-      throw new BearerError(403, 'insufficient_scope', 'the access token has none of the accepted scopes', { realm, scope: require.anyScope.join(' ') });
-    }
-    return auth;
-  }
-
-  return {
+  const policy: Policy = {
     requireToken,
     requireScopes: (...scopes) => requireToken({ scopes }),
     requireAnyScope: (...scopes) => requireToken({ anyScope: scopes }),
     requireClient: (...scopes) => requireToken({ scopes, clientOnly: true }),
+    definePolicy(name, check) {
+      if (policies.has(name)) throw new Error(`policy ${name} is already defined`);
+      policies.set(name, check);
+      return policy;
+    },
+    requirePolicy(name) {
+      return async (ctx, next) => {
+        // Looked up per request so a policy may be defined after the routes that use it.
+        const check = policies.get(name);
+        if (!check) throw new Error(`no policy named ${name}: call definePolicy first`);
+        let auth = ctx.state['auth'] as AuthState | undefined;
+        try {
+          auth ??= await fromRequest(ctx);
+        } catch (error) {
+          if (error instanceof OAuthError) return respond(ctx, error);
+          throw error;
+        }
+        ctx.state['auth'] = auth;
+        if (!(await check(auth, ctx))) {
+          logger.info({ policy: name, subject: auth.subject, clientId: auth.clientId, jti: auth.jti }, 'denied by policy');
+          return respond(ctx, new OAuthError(403, 'access_denied', `denied by policy "${name}"`));
+        }
+        await next();
+      };
+    },
     authenticate,
     async close() {
       if (ownsPool) await pool.end();
     },
   };
+  return policy;
 }

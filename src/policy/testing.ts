@@ -1,0 +1,82 @@
+// Passport's actingAs for Warrant: mint real tokens for a host app's own tests. They go through
+// the event store and read models like any other token, so the policy accepts them — and
+// revoking them works too. A dedicated first-party "testing" client owns user tokens.
+
+import { randomUUID } from 'node:crypto';
+import { findClient, type ClientRecord } from '../oauth/clients-read.js';
+import { registerClient } from '../oauth/clients.js';
+import type { WarrantContext } from '../oauth/context.js';
+import { issueTokens } from '../oauth/tokens.js';
+
+export interface ActingAsOptions {
+  subject: string;
+  scopes?: string[];
+  /** The client the token is issued to (default: a first-party client created for testing). */
+  clientId?: string;
+  audience?: string;
+}
+
+export interface ActingAsClientOptions {
+  /** An existing client; default: a new confidential client with these scopes. */
+  clientId?: string;
+  scopes?: string[];
+  audience?: string;
+}
+
+export interface TestToken {
+  accessToken: string;
+  /** Ready for an Authorization header. */
+  authorization: string;
+  clientId: string;
+  familyId: string;
+}
+
+const testingClients = new WeakMap<WarrantContext, Promise<ClientRecord>>();
+
+async function clientFor(ctx: WarrantContext, clientId: string | undefined, scopes: string[], grant: 'personal_access' | 'client_credentials'): Promise<ClientRecord> {
+  if (clientId) {
+    const found = await findClient(ctx.pool, clientId);
+    if (!found) throw new Error(`actingAs: no client ${clientId}`);
+    return found;
+  }
+  if (grant === 'client_credentials') {
+    return (await registerClient(ctx, { name: `Testing client ${randomUUID().slice(0, 8)}`, grantTypes: ['client_credentials'], scopes }, { actor: 'system:testing' })).client;
+  }
+  let shared = testingClients.get(ctx);
+  if (!shared) {
+    shared = registerClient(ctx, { name: 'Testing (actingAs)', grantTypes: ['personal_access'], scopes: [], firstParty: true }, { actor: 'system:testing' }).then((r) => r.client);
+    testingClients.set(ctx, shared);
+  }
+  return shared;
+}
+
+export async function actingAs(ctx: WarrantContext, options: ActingAsOptions): Promise<TestToken> {
+  const scopes = options.scopes ?? [];
+  const client = await clientFor(ctx, options.clientId, scopes, 'personal_access');
+  const issued = await issueTokens(ctx, {
+    client,
+    subject: options.subject,
+    grantType: 'personal_access',
+    scopes,
+    audience: [options.audience ?? ctx.config.audience],
+    withRefresh: false,
+    name: 'actingAs',
+    actor: { actor: 'system:testing' },
+  });
+  return { accessToken: issued.access_token, authorization: `Bearer ${issued.access_token}`, clientId: client.clientId, familyId: issued.familyId };
+}
+
+export async function actingAsClient(ctx: WarrantContext, options: ActingAsClientOptions = {}): Promise<TestToken> {
+  const scopes = options.scopes ?? [];
+  const client = await clientFor(ctx, options.clientId, scopes, 'client_credentials');
+  const issued = await issueTokens(ctx, {
+    client,
+    subject: client.clientId,
+    grantType: 'client_credentials',
+    scopes,
+    audience: [options.audience ?? ctx.config.audience],
+    withRefresh: false,
+    actor: { actor: 'system:testing' },
+  });
+  return { accessToken: issued.access_token, authorization: `Bearer ${issued.access_token}`, clientId: client.clientId, familyId: issued.familyId };
+}
