@@ -103,10 +103,11 @@ export function createPolicy(options: PolicyOptions): Policy {
 
   // Keys: local, or a remote JWKS found lazily (a resource server may start before its issuer).
   let remote: Promise<KeySource> | undefined;
+  let resolved: KeySource | undefined = options.keys;
   const keySource = async (): Promise<KeySource> => {
-    if (options.keys) return options.keys;
+    if (resolved) return resolved;
     remote ??= (options.jwksUri ? Promise.resolve(new URL(options.jwksUri)) : discoverJwks(options.issuer))
-      .then((url) => createRemoteJWKSet(url, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 }))
+      .then((url) => (resolved = createRemoteJWKSet(url, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })))
       .catch((error: unknown) => {
         remote = undefined;
         throw new TemporarilyUnavailable('the token issuer cannot be reached', 5, (error as Error).message);
@@ -127,7 +128,7 @@ export function createPolicy(options: PolicyOptions): Policy {
   async function verify(token: string): Promise<AuthState> {
     let claims: AccessTokenClaims;
     try {
-      claims = await verifyAccessToken(await keySource(), token, {
+      claims = await verifyAccessToken(resolved ?? (await keySource()), token, {
         issuer: options.issuer,
         audience,
         clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
@@ -232,6 +233,7 @@ export function createPolicy(options: PolicyOptions): Policy {
     },
     authenticate,
     async close() {
+      await revocations.close();
       if (ownsPool) await pool.end();
     },
   };

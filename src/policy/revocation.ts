@@ -5,7 +5,7 @@
 // answered by a query that *started after the lookup was asked for*, so a revocation that
 // committed before a request arrived is always seen — the guarantee a cache would break.
 
-import type pg from 'pg';
+import pg from 'pg';
 
 export interface RevocationState {
   grantType: string;
@@ -30,12 +30,42 @@ const QUERY = {
 export class RevocationLookup {
   #pending = new Map<string, Waiter[]>();
   #inFlight = 0;
+  /** A connection of its own in pipeline mode: queries in flight share it without waiting for each other. */
+  #client: Promise<pg.Client> | undefined;
+  #closed = false;
 
   constructor(
     private readonly pool: pg.Pool,
     /** Queries allowed in flight at once. */
     private readonly concurrency = 2,
   ) {}
+
+  #connection(): Promise<pg.Client> {
+    this.#client ??= (async () => {
+      const client = new pg.Client({ ...(this.pool.options as pg.ClientConfig), pipeline: true, application_name: 'warrant-policy' } as pg.ClientConfig);
+      const drop = () => {
+        this.#client = undefined;
+        client.end().catch(() => undefined);
+      };
+      client.on('error', drop);
+      client.on('end', drop);
+      try {
+        await client.connect();
+      } catch (error) {
+        drop();
+        throw error;
+      }
+      return client;
+    })();
+    return this.#client;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = await this.#client?.catch(() => undefined);
+    this.#client = undefined;
+    await client?.end().catch(() => undefined);
+  }
 
   lookup(jti: string): Promise<RevocationState | undefined> {
     return new Promise((resolve, reject) => {
@@ -51,8 +81,10 @@ export class RevocationLookup {
     const batch = this.#pending;
     this.#pending = new Map();
     this.#inFlight += 1;
-    this.pool
-      .query<{ jti: string; grant_type: string; family_revoked: boolean; client_revoked: boolean }>({ ...QUERY, values: [[...batch.keys()]] })
+    const query = this.#closed
+      ? Promise.reject(new Error('the policy is closed'))
+      : this.#connection().then((client) => client.query<{ jti: string; grant_type: string; family_revoked: boolean; client_revoked: boolean }>({ ...QUERY, values: [[...batch.keys()]] }));
+    query
       .then(
         ({ rows }) => {
           const found = new Map(rows.map((row) => [row.jti, { grantType: row.grant_type, familyRevoked: row.family_revoked, clientRevoked: row.client_revoked }]));
