@@ -19,6 +19,7 @@ import { errorHandler } from './http/errors.js';
 import { healthz } from './http/healthz.js';
 import { requestId, type RequestState } from './http/request-id.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
+import { auditApi } from './http/audit.js';
 import { clientsApi } from './http/clients.js';
 import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
@@ -139,6 +140,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   revocationEndpoint(router, context);
   introspectionEndpoint(router, context);
   clientsApi(router, context, policy);
+  auditApi(router, context, policy);
   app.use(requestId(logger));
   app.use(errorHandler());
   app.use(router.routes());

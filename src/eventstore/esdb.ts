@@ -34,6 +34,7 @@ import {
   EventStoreError,
   NO_STREAM,
   WrongExpectedRevisionError,
+  matchesContent,
   matchesFilter,
   revisionMatches,
   type AppendOptions,
@@ -190,8 +191,8 @@ export class EsdbEventStore implements EventStore {
     try {
       const from = after > 0 ? { commit: BigInt(after), prepare: BigInt(after) } : START;
       for await (const resolved of this.#client.readAll({ direction: FORWARDS, fromPosition: from })) {
-        const event = this.#toRecorded(resolved);
-        if (!event || event.position <= after || !matchesFilter(options.filter, event)) continue;
+        const event = this.#toRecorded(resolved, options.upcast !== false);
+        if (!event || event.position <= after || !matchesFilter(options.filter, event) || !matchesContent(options.filter, event)) continue;
         out.push(event);
         if (out.length >= max) break;
       }

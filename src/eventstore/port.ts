@@ -62,6 +62,11 @@ export interface ReadStreamOptions {
 export interface EventFilter {
   types?: readonly string[];
   streamPrefixes?: readonly string[];
+  /** Top-level data fields that must equal these values (e.g. { clientId }). */
+  data?: Readonly<Record<string, string>>;
+  /** occurredAt bounds (ISO 8601), inclusive since, exclusive until. */
+  since?: string;
+  until?: string;
 }
 
 export interface ReadAllOptions {
@@ -69,6 +74,8 @@ export interface ReadAllOptions {
   after?: number;
   maxCount?: number;
   filter?: EventFilter;
+  /** false returns events exactly as stored (for hash-chain verification); default true. */
+  upcast?: boolean;
 }
 
 export interface SubscribeOptions {
@@ -146,5 +153,17 @@ export function matchesFilter(filter: EventFilter | undefined, event: { type: st
   if (!filter) return true;
   if (filter.types && !filter.types.includes(event.type)) return false;
   if (filter.streamPrefixes && !filter.streamPrefixes.some((prefix) => event.streamId.startsWith(prefix))) return false;
+  return true;
+}
+
+/** The filter parts that need the event's data and metadata (adapters that cannot query them). */
+export function matchesContent(filter: EventFilter | undefined, event: { data: unknown; metadata: { occurredAt: string } }): boolean {
+  if (!filter) return true;
+  if (filter.since && event.metadata.occurredAt < filter.since) return false;
+  if (filter.until && event.metadata.occurredAt >= filter.until) return false;
+  if (filter.data) {
+    const data = event.data as Record<string, unknown>;
+    for (const [key, value] of Object.entries(filter.data)) if (data?.[key] !== value) return false;
+  }
   return true;
 }

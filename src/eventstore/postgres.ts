@@ -384,16 +384,28 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const filter = options.filter;
     const { rows } = await this.#query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM es_events
         WHERE position > $1
           AND ($2::text[] IS NULL OR type = ANY($2::text[]))
           AND ($3::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($3::text[]) AS p WHERE starts_with(stream_id, p)))
+          AND ($5::jsonb IS NULL OR data @> $5::jsonb)
+          AND ($6::text IS NULL OR metadata->>'occurredAt' >= $6::text)
+          AND ($7::text IS NULL OR metadata->>'occurredAt' < $7::text)
         ORDER BY position
         LIMIT $4`,
-      [options.after ?? 0, options.filter?.types ?? null, options.filter?.streamPrefixes ?? null, options.maxCount ?? 1000],
+      [
+        options.after ?? 0,
+        filter?.types ?? null,
+        filter?.streamPrefixes ?? null,
+        options.maxCount ?? 1000,
+        filter?.data ? JSON.stringify(filter.data) : null,
+        filter?.since ?? null,
+        filter?.until ?? null,
+      ],
     );
-    return rows.map((row) => this.#toRecorded(row));
+    return rows.map((row) => this.#toRecorded(row, options.upcast !== false));
   }
 
   /**
