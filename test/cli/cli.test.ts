@@ -53,6 +53,46 @@ describe('warrant CLI', function () {
     });
   });
 
+  describe('audit', () => {
+    let db: TestDatabase;
+    beforeEach(async () => {
+      db = await createTestDatabase();
+    });
+    afterEach(async () => {
+      await db.drop();
+    });
+
+    it('audit token prints a family timeline; audit verify checks every chain and finds an edited event', async () => {
+      const store = new PostgresEventStore({ pool: db.pool });
+      await seedHistory(store, { clients: 2, familiesPerClient: 3 });
+      await store.close();
+      const { rows } = await db.pool.query<{ stream_id: string; jti: string }>(
+        "SELECT stream_id, data->>'jti' AS jti FROM es_events WHERE type = 'TokenIssued' ORDER BY position LIMIT 1 OFFSET 2",
+      );
+      const familyId = rows[0]!.stream_id.slice('token-'.length);
+      const timeline = await run(['audit', 'token', rows[0]!.jti], { DATABASE_URL: db.url });
+      expect(timeline.code, timeline.stderr).to.equal(0);
+      const lines = timeline.stdout.trim().split('\n');
+      expect(lines[0]).to.contain(`Family ${familyId}`);
+      expect(lines[1]).to.match(/^#\s+occurred at\s+event\s+actor\s+status/);
+      expect(lines.slice(3).map((l) => l.split(/\s{2,}/)[2])).to.deep.equal(['TokenIssued', 'TokenRefreshed', 'TokenRefreshed']);
+
+      const ok = await run(['audit', 'verify'], { DATABASE_URL: db.url });
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect(ok.stdout).to.match(/Checked \d+ events in \d+ streams\.\nEvery hash chain holds\./);
+      expect(ok.stderr).to.match(/verifying: \d+\/\d+ \(100%\)/); // plain progress lines when not a terminal
+
+      await db.pool.query(`UPDATE es_events SET metadata = jsonb_set(metadata, '{actor}', '"someone-else"') WHERE stream_id = $1 AND revision = 1`, [rows[0]!.stream_id]);
+      const broken = await run(['audit', 'verify'], { DATABASE_URL: db.url });
+      expect(broken.code).to.equal(1);
+      expect(broken.stdout).to.contain(`BROKEN ${rows[0]!.stream_id} at revision 1 (hash_mismatch)`);
+      expect(broken.stderr).to.contain('warrant: 1 stream(s) have a broken hash chain');
+      const missing = await run(['audit', 'token', 'nosuchtokennosuchtoken'], { DATABASE_URL: db.url });
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr.trim()).to.equal('warrant: no token or token family nosuchtokennosuchtoken');
+    });
+  });
+
   it('serve with an unreachable database exits non-zero with a one-line error, no stack trace', async () => {
     const result = await run(['serve'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/warrant', LOG_LEVEL: 'silent' });
     expect(result.code).to.equal(1);
