@@ -20,6 +20,7 @@ import { healthz } from './http/healthz.js';
 import { requestId, type RequestState } from './http/request-id.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { auditApi } from './http/audit.js';
+import { auditUi } from './http/audit-ui.js';
 import { clientsApi } from './http/clients.js';
 import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
@@ -141,6 +142,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   introspectionEndpoint(router, context);
   clientsApi(router, context, policy);
   auditApi(router, context, policy);
+  auditUi(router);
   app.use(requestId(logger));
   app.use(errorHandler());
   app.use(router.routes());
