@@ -145,6 +145,20 @@ export function eventStoreContract(target: ContractTarget): void {
     expect(await store.headPosition()).to.equal(b.position);
   });
 
+  it('filters reads by data fields and by occurred-at bounds', async () => {
+    const clientId = randomUUID();
+    const mine = await store.append(`token-${randomUUID()}`, [{ type: 'TokenRevoked', data: { familyId: randomUUID(), clientId, reason: 'admin' } }], {
+      expectedRevision: NO_STREAM,
+      metadata: { occurredAt: '2026-01-01T10:00:00.000Z' },
+    });
+    await store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: NO_STREAM, metadata: { occurredAt: '2026-01-01T11:00:00.000Z' } });
+    const byClient = await store.readAll({ after: base, filter: { data: { clientId } } });
+    expect(byClient.map((e) => e.metadata.eventId)).to.deep.equal([mine.events[0]!.metadata.eventId]);
+    const early = await store.readAll({ after: base, filter: { since: '2026-01-01T09:00:00.000Z', until: '2026-01-01T10:30:00.000Z' } });
+    expect(early.map((e) => e.metadata.eventId)).to.deep.equal([mine.events[0]!.metadata.eventId]);
+    expect(await store.readAll({ after: base, filter: { until: '2026-01-01T10:00:00.000Z' } })).to.deep.equal([]);
+  });
+
   it('subscribes from a checkpoint: catch-up, then live', async () => {
     const before = await store.append(`token-${randomUUID()}`, [revokedEvent(), revokedEvent(), revokedEvent()], { expectedRevision: ANY });
     const pending = collect(store, { after: before.events[0]!.position, count: 4 });
