@@ -44,6 +44,8 @@ export interface Config {
   scopes: Record<string, string>;
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
+  /** Authorization-code lifetime in seconds. */
+  authorizationCodeTtl: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -257,6 +259,13 @@ export const settings: readonly Setting<keyof Config>[] = [
     description: 'Largest request body accepted, in bytes (larger: 413).',
     defaultText: '65536',
     parse: integer('WARRANT_BODY_LIMIT', 65_536, 1024, 10 * 1024 * 1024),
+  },
+  {
+    key: 'authorizationCodeTtl',
+    env: 'WARRANT_CODE_TTL',
+    description: 'Authorization-code lifetime in seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).',
+    defaultText: '60',
+    parse: integer('WARRANT_CODE_TTL', 60, 1, 600),
   },
 ];
 

@@ -21,6 +21,8 @@ import { requestId, type RequestState } from './http/request-id.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { auditApi } from './http/audit.js';
 import { auditUi } from './http/audit-ui.js';
+import { authorizationEndpoint, type Authenticate } from './http/authorize.js';
+import { Sessions } from './http/session.js';
 import { clientsApi } from './http/clients.js';
 import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
@@ -45,6 +47,8 @@ export interface AuthServerOptions {
   runProjections?: boolean;
   /** Clock for token lifetimes (tests). */
   clock?: () => Date;
+  /** Library use: who is signed in, from the host app's own session. Unset: Warrant's login page and user directory. */
+  authenticate?: Authenticate;
 }
 
 export interface AuthServer {
@@ -143,6 +147,8 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   clientsApi(router, context, policy);
   auditApi(router, context, policy);
   auditUi(router);
+  const sessions = new Sessions({ pepper, secure: config.issuer.startsWith('https://') });
+  authorizationEndpoint(router, context, sessions, options.authenticate);
   app.use(requestId(logger));
   app.use(errorHandler());
   app.use(router.routes());

@@ -15,6 +15,7 @@ import type { EventStore } from '../eventstore/port.js';
 import { familyHistory, findFamily } from '../audit/history.js';
 import { verifyAll } from '../audit/verify.js';
 import { progress } from './progress.js';
+import { createUser, UserError } from '../users/directory.js';
 
 export interface CliHelpers {
   context(): { config: Config; logger: Logger };
@@ -247,5 +248,27 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
       if (verdict.broken.length === 0) return out('Every hash chain holds.');
       for (const b of verdict.broken) out(`BROKEN ${b.stream} at revision ${b.revision} (${b.reason})`);
       return fail(`${verdict.broken.length} stream(s) have a broken hash chain`);
+    });
+
+  const user = program.command('user').description("the standalone server's built-in users");
+  user
+    .command('create')
+    .description('create a user who can sign in on the login page (password hashed with scrypt)')
+    .requiredOption('--username <username>', 'login name')
+    .requiredOption('--password <password>', 'password (8 characters at least)')
+    .option('--json', 'print {"user_id","username"} as JSON')
+    .action(async (options: { username: string; password: string; json?: boolean }) => {
+      const { config, logger } = context();
+      const created = await withDatabase(config, logger, async (pool) => {
+        await migrate(pool);
+        try {
+          return await createUser(pool, options.username, options.password);
+        } catch (error) {
+          if (error instanceof UserError) return fail(error.message, 2);
+          throw error;
+        }
+      });
+      if (options.json) return out(JSON.stringify({ user_id: created.userId, username: created.username }));
+      return out(`User ${created.username} created (subject ${created.userId}).`);
     });
 }

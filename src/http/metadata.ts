@@ -16,13 +16,16 @@ export function metadataEndpoints(router: Router<RequestState>, ctx: WarrantCont
     koa.set('Cache-Control', 'public, max-age=300');
     koa.body = {
       issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
       jwks_uri: `${issuer}/oauth/jwks`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
       registration_endpoint: `${issuer}/oauth/clients`,
       scopes_supported: [...new Set([...Object.keys(ctx.config.scopes), ...Object.keys(BUILT_IN_SCOPES)])],
-      response_types_supported: [],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      authorization_response_iss_parameter_supported: true,
       grant_types_supported: [...TOKEN_GRANTS],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],

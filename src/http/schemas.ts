@@ -21,9 +21,13 @@ export const tokenRequestSchema = {
     scope: { type: 'string', maxLength: 2000 },
     resource: { type: 'string', maxLength: 2000 },
     refresh_token: short,
+    code: short,
+    redirect_uri: { type: 'string', maxLength: 2000 },
+    code_verifier: { type: 'string', maxLength: 200 },
     ...clientAuth,
   },
   allOf: [
+    { if: { properties: { grant_type: { const: 'authorization_code' } }, required: ['grant_type'] }, then: { properties: { code: short }, required: ['code'] } },
     { if: { properties: { grant_type: { const: 'refresh_token' } }, required: ['grant_type'] }, then: { properties: { refresh_token: short }, required: ['refresh_token'] } },
   ],
 } as const;

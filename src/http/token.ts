@@ -1,17 +1,18 @@
 // POST /oauth/token (RFC 6749 §3.2): authenticate the client, then the grant.
-//   client_credentials §4.4 · refresh_token §6 (rotation, reuse detection)
+//   authorization_code §4.1.3 (+ RFC 7636 PKCE) · client_credentials §4.4 · refresh_token §6 (rotation, reuse detection)
 // Responses are never cached (§5.1: Cache-Control: no-store).
 
 import type Router from '@koa/router';
 import type { WarrantContext } from '../oauth/context.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { UnsupportedGrantType } from '../oauth/errors.js';
+import { redeemCode } from '../oauth/codes.js';
 import { clientCredentials, refreshTokens } from '../oauth/tokens.js';
 import { readForm } from './form.js';
 import type { RequestState } from './request-id.js';
 import { check, tokenRequestSchema } from './schemas.js';
 
-export const TOKEN_GRANTS = ['client_credentials', 'refresh_token'] as const;
+export const TOKEN_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const;
 
 export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext): void {
   router.post('/oauth/token', async (koa) => {
@@ -24,6 +25,9 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
     switch (body['grant_type']) {
       case 'client_credentials':
         koa.body = await clientCredentials(ctx, { client, scope: body['scope'], resource: body['resource'], actor });
+        return;
+      case 'authorization_code':
+        koa.body = await redeemCode(ctx, { client, code: body['code']!, redirectUri: body['redirect_uri'], codeVerifier: body['code_verifier'], actor });
         return;
       case 'refresh_token':
         koa.body = await refreshTokens(ctx, { client, refreshToken: body['refresh_token']!, scope: body['scope'], resource: body['resource'], actor });

@@ -70,11 +70,15 @@ function familyStream(familyId: string): string {
 /** Starts a token family (a grant) and answers with its first tokens. */
 export async function issueTokens(
   ctx: WarrantContext,
-  input: { client: ClientRecord; subject: string; grantType: GrantType; scopes: string[]; audience: string[]; withRefresh: boolean; grantId?: string | null; name?: string | null; actor: Actor },
+  input: {
+    client: ClientRecord; subject: string; grantType: GrantType; scopes: string[]; audience: string[]; withRefresh: boolean;
+    grantId?: string | null; name?: string | null; familyId?: string; accessTokenTtl?: number; actor: Actor;
+  },
 ): Promise<TokenResponse & { familyId: string }> {
   const now = ctx.clock();
   const lifetimes = ttls(ctx, input.client);
-  const familyId = randomUUID();
+  if (input.accessTokenTtl) lifetimes.access = input.accessTokenTtl;
+  const familyId = input.familyId ?? randomUUID();
   const jti = randomId();
   const refreshToken = input.withRefresh ? randomSecret() : undefined;
   const accessExpires = new Date(now.getTime() + lifetimes.access * 1000);

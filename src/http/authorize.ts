@@ -1,0 +1,239 @@
+// GET|POST /oauth/authorize (RFC 6749 §4.1, RFC 7636) and the login pages of the standalone server.
+//
+// Order of checks (RFC 6749 §4.1.2.1): until the client and its redirect URI are trusted, errors
+// are shown on a page and never redirected (open-redirect protection); after that, they go back
+// to the client with `error`, `state` and `iss` (RFC 9207). PKCE: S256 only; required for public
+// clients. Consent is remembered per user, client and scopes; first-party clients skip it.
+
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { findClient, type ClientRecord } from '../oauth/clients-read.js';
+import { issueCode } from '../oauth/codes.js';
+import type { WarrantContext } from '../oauth/context.js';
+import { OAuthError } from '../oauth/errors.js';
+import { parseResource, parseScope } from '../oauth/tokens.js';
+import { checkLogin, findUser } from '../users/directory.js';
+import { readForm } from './form.js';
+import { consentPage, errorPage, loginPage, STYLESHEET } from './pages.js';
+import type { RequestState } from './request-id.js';
+import type { Sessions } from './session.js';
+import { BUILT_IN_SCOPES } from './metadata.js';
+
+/** Who is signed in, for library use: the host app's own session (undefined: nobody). */
+export type Authenticate = (ctx: Context) => string | undefined | Promise<string | undefined>;
+
+interface AuthorizationRequest {
+  client: ClientRecord;
+  redirectUri: string;
+  state: string | undefined;
+  scopes: string[];
+  codeChallenge: string | null;
+  resource: string | null;
+}
+
+class PageError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class RedirectError extends Error {
+  constructor(
+    readonly error: string,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
+
+function single(params: Record<string, unknown>, name: string): string | undefined {
+  const value = params[name];
+  if (Array.isArray(value)) throw new PageError(400, 'Invalid request', `parameter ${name} is repeated`);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Steps 1–2 (shown on a page) then 3+ (redirected). */
+async function validate(ctx: WarrantContext, params: Record<string, unknown>): Promise<{ trusted: { redirectUri: string; state: string | undefined }; request?: AuthorizationRequest; error?: RedirectError }> {
+  const clientId = single(params, 'client_id');
+  if (!clientId) throw new PageError(400, 'Invalid request', 'client_id is missing.');
+  const client = await findClient(ctx.pool, clientId);
+  if (!client || client.revoked) throw new PageError(400, 'Unknown application', 'This application is not registered, or was revoked.');
+  const given = single(params, 'redirect_uri');
+  let redirectUri: string;
+  if (given !== undefined) {
+    // Exact string match (RFC 9700 §4.1.3): no prefix, case, path or fragment games.
+    if (!client.redirectUris.includes(given)) throw new PageError(400, 'Invalid redirect URI', 'The redirect_uri is not registered for this application.');
+    redirectUri = given;
+  } else if (client.redirectUris.length === 1) {
+    redirectUri = client.redirectUris[0]!;
+  } else {
+    throw new PageError(400, 'Invalid request', 'redirect_uri is missing.');
+  }
+  const state = single(params, 'state');
+  const trusted = { redirectUri, state };
+  const fail = (error: string, description: string) => ({ trusted, error: new RedirectError(error, description) });
+
+  if (!client.grantTypes.includes('authorization_code')) return fail('unauthorized_client', 'the client is not allowed the authorization_code grant');
+  if (single(params, 'response_type') !== 'code') return fail('unsupported_response_type', 'response_type must be code');
+  if (state !== undefined && state.length > 2000) return fail('invalid_request', 'state is too long');
+  const challenge = single(params, 'code_challenge');
+  const method = single(params, 'code_challenge_method');
+  if (challenge === undefined && method !== undefined) return fail('invalid_request', 'code_challenge_method without code_challenge');
+  if (challenge !== undefined) {
+    if (method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256 (plain is not accepted)');
+    if (!CHALLENGE.test(challenge)) return fail('invalid_request', 'code_challenge is malformed');
+  } else if (!client.confidential) {
+    return fail('invalid_request', 'PKCE (code_challenge with S256) is required for public clients');
+  }
+  let scopes: string[];
+  let resource: string | null = null;
+  try {
+    scopes = parseScope(single(params, 'scope')) ?? [];
+    const rawResource = single(params, 'resource');
+    if (rawResource !== undefined) resource = parseResource(rawResource, ctx.config.audience)[0]!;
+  } catch (error) {
+    if (error instanceof OAuthError) return fail(error.error, error.description);
+    throw error;
+  }
+  const refused = scopes.filter((scope) => !client.scopes.includes(scope));
+  if (refused.length > 0) return fail('invalid_scope', 'the application may not ask for this scope');
+  return { trusted, request: { client, redirectUri, state, scopes, codeChallenge: challenge ?? null, resource } };
+}
+
+function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string; state: string | undefined }, params: Record<string, string>): void {
+  const url = new URL(trusted.redirectUri);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  if (trusted.state !== undefined) url.searchParams.set('state', trusted.state);
+  url.searchParams.set('iss', ctx.config.issuer);
+  koa.set('Cache-Control', 'no-store');
+  koa.redirect(url.toString());
+}
+
+function show(koa: Context, status: number, html: string): void {
+  koa.status = status;
+  koa.type = 'text/html; charset=utf-8';
+  koa.set('Cache-Control', 'no-store');
+  koa.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+  koa.set('X-Frame-Options', 'DENY');
+  koa.body = html;
+}
+
+/** Only same-server paths under /oauth/ may be a login's destination. */
+function safeReturn(value: string | undefined): string {
+  return value && /^\/oauth\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/.test(value) && !value.startsWith('//') ? value : '/oauth/login';
+}
+
+export function authorizationEndpoint(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
+  const describe = (scope: string) => ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? '';
+
+  async function who(koa: Context): Promise<string | undefined> {
+    if (authenticate) return authenticate(koa);
+    return sessions.get(koa)?.sub;
+  }
+
+  async function consented(subject: string, client: ClientRecord, scopes: string[]): Promise<boolean> {
+    if (client.firstParty) return true;
+    const { rows } = await ctx.pool.query<{ scopes: string[] }>('SELECT scopes FROM consents WHERE subject = $1 AND client_id = $2', [subject, client.clientId]);
+    return !!rows[0] && scopes.every((scope) => rows[0]!.scopes.includes(scope));
+  }
+
+  async function grant(koa: Context & { state: RequestState }, request: AuthorizationRequest, trusted: { redirectUri: string; state: string | undefined }, subject: string): Promise<void> {
+    const code = await issueCode(ctx, {
+      client: request.client,
+      subject,
+      redirectUri: request.redirectUri,
+      scopes: request.scopes,
+      codeChallenge: request.codeChallenge,
+      codeChallengeMethod: request.codeChallenge ? 'S256' : null,
+      resource: request.resource,
+      actor: { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId },
+    });
+    back(ctx, koa, trusted, { code });
+  }
+
+  async function handle(koa: Context & { state: RequestState }, params: Record<string, unknown>, decision?: string): Promise<void> {
+    let checked;
+    try {
+      checked = await validate(ctx, params);
+    } catch (error) {
+      if (error instanceof PageError) return show(koa, error.status, errorPage(error.title, error.message));
+      throw error;
+    }
+    const { trusted, request, error } = checked;
+    if (error || !request) return back(ctx, koa, trusted, { error: error!.error, error_description: error!.description });
+    const subject = await who(koa);
+    if (!subject) {
+      if (authenticate) return show(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
+      const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision') as [string, string][]);
+      return koa.redirect(`/oauth/login?return_to=${encodeURIComponent(`/oauth/authorize?${query.toString()}`)}`);
+    }
+    if (decision === 'deny') return back(ctx, koa, trusted, { error: 'access_denied', error_description: 'the user denied the request' });
+    if (decision === 'approve') {
+      await ctx.pool.query(
+        `INSERT INTO consents (subject, client_id, scopes) VALUES ($1, $2, $3)
+         ON CONFLICT (subject, client_id) DO UPDATE SET scopes = ARRAY(SELECT DISTINCT unnest(consents.scopes || EXCLUDED.scopes)), granted_at = now()`,
+        [subject, request.client.clientId, request.scopes],
+      );
+      return grant(koa, request, trusted, subject);
+    }
+    if (await consented(subject, request.client, request.scopes)) return grant(koa, request, trusted, subject);
+    const user = await findUser(ctx.pool, subject);
+    const fields: Record<string, string | undefined> = {
+      client_id: request.client.clientId,
+      redirect_uri: request.redirectUri,
+      response_type: 'code',
+      scope: request.scopes.join(' ') || undefined,
+      state: request.state,
+      code_challenge: request.codeChallenge ?? undefined,
+      code_challenge_method: request.codeChallenge ? 'S256' : undefined,
+      resource: request.resource ?? undefined,
+      csrf: sessions.csrf(koa),
+    };
+    return show(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), fields }));
+  }
+
+  router.get('/oauth/authorize', (koa) => handle(koa, koa.query));
+
+  router.post('/oauth/authorize', async (koa) => {
+    const params = Object.fromEntries(await readForm(koa, ctx.config.bodyLimit));
+    // The decision comes from a form this server rendered for this session: no token, no decision.
+    if (!authenticate && !sessions.checkCsrf(koa, params['csrf'])) {
+      return show(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Start again from the application.'));
+    }
+    const decision = params['decision'];
+    return handle(koa, params, decision === 'approve' || decision === 'deny' ? decision : undefined);
+  });
+
+  router.get('/oauth/login', (koa) => {
+    const returnTo = safeReturn(typeof koa.query['return_to'] === 'string' ? koa.query['return_to'] : undefined);
+    show(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo }));
+  });
+
+  router.post('/oauth/login', async (koa) => {
+    const params = await readForm(koa, ctx.config.bodyLimit);
+    const returnTo = safeReturn(params.get('return_to'));
+    if (!sessions.checkCsrf(koa, params.get('csrf'), undefined)) {
+      return show(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
+    }
+    const user = await checkLogin(ctx.pool, params.get('username') ?? '', params.get('password') ?? '');
+    if (!user) {
+      ctx.logger.info({ requestId: koa.state.requestId }, 'login failed');
+      return show(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }));
+    }
+    sessions.start(koa, user.userId);
+    koa.set('Cache-Control', 'no-store');
+    return koa.redirect(returnTo === '/oauth/login' ? '/oauth/login?signed_in=1' : returnTo);
+  });
+
+  router.get('/oauth/assets/style.css', (koa) => {
+    koa.type = 'text/css; charset=utf-8';
+    koa.set('Cache-Control', 'public, max-age=3600');
+    koa.body = STYLESHEET;
+  });
+}

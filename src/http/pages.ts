@@ -1,0 +1,59 @@
+// Server-rendered pages: plain HTML, one small stylesheet served by Warrant, labelled inputs,
+// usable by keyboard and without JavaScript. Every value is escaped.
+
+export const STYLESHEET = `
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2433;background:#f4f6fa}
+main{max-width:440px;margin:48px auto;padding:28px;background:#fff;border:1px solid #d5dae3;border-radius:10px}
+h1{font-size:22px;margin:0 0 12px}p{margin:0 0 12px}.muted{color:#5b6475;font-size:14px}
+label{display:block;font-weight:600;margin:14px 0 4px}input[type=text],input[type=password]{width:100%;font:inherit;padding:9px 11px;border:1px solid #b8c0cc;border-radius:6px}
+button{font:inherit;font-weight:600;padding:10px 18px;border-radius:6px;border:1px solid #1d2433;background:#1d2433;color:#fff;cursor:pointer;margin-top:18px}
+button.secondary{background:#fff;color:#1d2433}button+button{margin-left:8px}
+:focus-visible{outline:3px solid #93c5fd;outline-offset:2px}ul.scopes{padding-left:20px}ul.scopes li{margin:6px 0}.error{color:#b42318;font-weight:600}
+code{background:#eef1f6;padding:1px 5px;border-radius:4px}
+`;
+
+export function escape(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(title)} · Warrant</title><link rel="stylesheet" href="/oauth/assets/style.css"></head>
+<body><main>${body}</main></body></html>`;
+}
+
+export function hidden(fields: Record<string, string | undefined>): string {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`)
+    .join('');
+}
+
+export function errorPage(title: string, message: string): string {
+  return page(title, `<h1>${escape(title)}</h1><p class="error" role="alert">${escape(message)}</p><p class="muted">You can close this page.</p>`);
+}
+
+export function loginPage(options: { csrf: string; returnTo: string; error?: string; username?: string }): string {
+  return page(
+    'Sign in',
+    `<h1>Sign in</h1>${options.error ? `<p class="error" role="alert">${escape(options.error)}</p>` : ''}
+<form method="post" action="/oauth/login">${hidden({ csrf: options.csrf, return_to: options.returnTo })}
+<label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username" required value="${escape(options.username ?? '')}" autofocus>
+<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button></form>`,
+  );
+}
+
+export function consentPage(options: { clientName: string; username: string; scopes: { scope: string; description: string }[]; fields: Record<string, string | undefined> }): string {
+  const list = options.scopes.length
+    ? `<ul class="scopes">${options.scopes.map((s) => `<li><code>${escape(s.scope)}</code>${s.description ? ` — ${escape(s.description)}` : ''}</li>`).join('')}</ul>`
+    : '<p class="muted">No specific permissions: only to know who you are.</p>';
+  return page(
+    'Authorize',
+    `<h1>Authorize ${escape(options.clientName)}</h1>
+<p><strong>${escape(options.clientName)}</strong> asks to act on your behalf, ${escape(options.username)}, with these permissions:</p>${list}
+<form method="post" action="/oauth/authorize">${hidden(options.fields)}
+<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
+  );
+}

@@ -1,0 +1,71 @@
+// The built-in user directory of the standalone server. Passwords are hashed with scrypt
+// (memory-hard: N=2^15, r=8, p=1 → 32 MiB per hash), a random salt each, compared in constant time.
+
+import { randomBytes, randomUUID, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type pg from 'pg';
+
+const N = 2 ** 15;
+const R = 8;
+const P = 1;
+const KEYLEN = 32;
+
+function scrypt(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCallback(password, salt, KEYLEN, { ...options, maxmem: 64 * 1024 * 1024 }, (error, key) => (error ? reject(error) : resolve(key))),
+  );
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(password, salt, { N, r: R, p: P });
+  return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, key] = stored.split('$');
+  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !key) return false;
+  const actual = await scrypt(password, Buffer.from(salt, 'base64url'), { N: Number(n), r: Number(r), p: Number(p) });
+  const expected = Buffer.from(key, 'base64url');
+  return expected.length === actual.length && timingSafeEqual(actual, expected);
+}
+
+export class UserError extends Error {
+  readonly code = 'ERR_WARRANT_USER';
+}
+
+export interface User {
+  userId: string;
+  username: string;
+}
+
+const USERNAME = /^[A-Za-z0-9._@+-]{1,100}$/;
+// A hash of nothing, so a login with an unknown username costs as much as a wrong password.
+const DUMMY = hashPassword(randomBytes(16).toString('hex'));
+
+export async function createUser(pool: pg.Pool, username: string, password: string): Promise<User> {
+  if (!USERNAME.test(username)) throw new UserError('username: 1 to 100 letters, digits or . _ @ + -');
+  if (password.length < 8 || password.length > 1024) throw new UserError('password: 8 to 1024 characters');
+  const userId = randomUUID();
+  try {
+    await pool.query('INSERT INTO users (user_id, username, password_hash) VALUES ($1, $2, $3)', [userId, username, await hashPassword(password)]);
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') throw new UserError(`user ${username} already exists`);
+    throw error;
+  }
+  return { userId, username };
+}
+
+export async function checkLogin(pool: pg.Pool, username: string, password: string): Promise<User | undefined> {
+  const { rows } = await pool.query<{ user_id: string; username: string; password_hash: string }>(
+    'SELECT user_id, username, password_hash FROM users WHERE username = $1',
+    [username],
+  );
+  const row = rows[0];
+  const ok = await verifyPassword(password.slice(0, 1024), row?.password_hash ?? (await DUMMY));
+  return row && ok ? { userId: row.user_id, username: row.username } : undefined;
+}
+
+export async function findUser(pool: pg.Pool, userId: string): Promise<User | undefined> {
+  const { rows } = await pool.query<{ user_id: string; username: string }>('SELECT user_id, username FROM users WHERE user_id = $1::text::uuid', [userId]).catch(() => ({ rows: [] }));
+  return rows[0] && { userId: rows[0].user_id, username: rows[0].username };
+}

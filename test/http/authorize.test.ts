@@ -1,0 +1,237 @@
+// GET|POST /oauth/authorize with login and consent, at the HTTP level (the browser test is
+// authorize-browser.test.ts): every error case, code exchange and refresh with oauth4webapi.
+
+import { expect } from 'chai';
+import * as oauth from 'oauth4webapi';
+import { createUser } from '../../src/users/directory.js';
+import { insecure, startTestServer, type TestServer } from '../support/server.js';
+
+/** A tiny cookie jar over fetch, with redirects left to the test. */
+class Browser {
+  readonly cookies = new Map<string, string>();
+  constructor(private readonly base: string) {}
+  async go(path: string, init: RequestInit = {}): Promise<{ status: number; location: string | null; html: string; headers: Headers }> {
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const response = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) } });
+    for (const set of response.headers.getSetCookie()) {
+      const [pair] = set.split(';');
+      const [name, ...value] = pair!.split('=');
+      if (/Max-Age=0/i.test(set)) this.cookies.delete(name!);
+      else this.cookies.set(name!, value.join('='));
+    }
+    return { status: response.status, location: response.headers.get('location'), html: await response.text(), headers: response.headers };
+  }
+  post(path: string, form: Record<string, string>) {
+    return this.go(path, { method: 'POST', body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  }
+}
+
+const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&amp;/g, '&');
+
+describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
+  this.timeout(60_000);
+  const redirectUri = 'https://app.example/callback';
+  let server: TestServer;
+  let user: { userId: string };
+  let spa: { id: string; client: oauth.Client };
+  let web: { id: string; secret: string; client: oauth.Client };
+
+  before(async () => {
+    server = await startTestServer({ config: { scopes: { 'notes:read': 'Read your notes' } } });
+    user = await createUser(server.auth.pool, 'ivy', 'correct horse battery');
+    const registeredSpa = await server.client({ name: 'Notes SPA', confidential: false, grantTypes: ['authorization_code', 'refresh_token'], scopes: ['notes:read', 'profile'], redirectUris: [redirectUri] });
+    spa = { id: registeredSpa.id, client: { client_id: registeredSpa.id, token_endpoint_auth_method: 'none' } };
+    web = await server.client({ name: 'Web app', grantTypes: ['authorization_code'], scopes: ['notes:read'], redirectUris: [redirectUri, 'https://app.example/other'] });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const authorizeUrl = (params: Record<string, string | undefined>) => {
+    const url = new URL(`${server.url}/oauth/authorize`);
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+    return url.toString();
+  };
+
+  async function signIn(browser: Browser, returnTo: string) {
+    const login = await browser.go(returnTo);
+    expect(login.status).to.equal(200);
+    const csrf = field(login.html, 'csrf')!;
+    const done = await browser.post('/oauth/login', { username: 'ivy', password: 'correct horse battery', csrf, return_to: field(login.html, 'return_to')! });
+    expect(done.status).to.equal(302);
+    return done.location!;
+  }
+
+  async function codeFor(client: { id: string }, extra: Record<string, string> = {}) {
+    const verifier = oauth.generateRandomCodeVerifier();
+    const browser = new Browser(server.url);
+    const first = await browser.go(authorizeUrl({ response_type: 'code', client_id: client.id, redirect_uri: redirectUri, scope: 'notes:read', state: 'xyz', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra }));
+    expect(first.status).to.equal(302);
+    const back = await signIn(browser, first.location!);
+    let page = await browser.go(back);
+    if (page.status === 200) {
+      page = await browser.post('/oauth/authorize', { ...Object.fromEntries(['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'csrf'].map((k) => [k, field(page.html, k) ?? ''])), decision: 'approve' });
+    }
+    expect(page.status).to.equal(302);
+    return { verifier, location: new URL(page.location!), browser };
+  }
+
+  it('errors before the redirect URI is trusted are shown on a page, never redirected', async () => {
+    const browser = new Browser(server.url);
+    for (const params of [
+      { response_type: 'code', client_id: spa.id, redirect_uri: 'https://evil.example/callback' },
+      { response_type: 'code', client_id: spa.id, redirect_uri: `${redirectUri}/extra` },
+      { response_type: 'code', client_id: spa.id, redirect_uri: redirectUri.toUpperCase() },
+      { response_type: 'code', client_id: spa.id, redirect_uri: `${redirectUri}#frag` },
+      { response_type: 'code', client_id: spa.id, redirect_uri: 'https://user@app.example/callback' },
+      { response_type: 'code', client_id: web.id }, // two registered: must name one
+      { response_type: 'code', client_id: '00000000-0000-4000-8000-000000000000', redirect_uri: redirectUri },
+      { response_type: 'code' },
+    ]) {
+      const res = await browser.go(authorizeUrl(params));
+      expect(res.status, JSON.stringify(params)).to.equal(400);
+      expect(res.location, JSON.stringify(params)).to.equal(null);
+      expect(res.headers.get('content-type')).to.match(/^text\/html/);
+    }
+  });
+
+  it('other errors go back to the client with error, state and iss (RFC 6749 §4.1.2.1, RFC 9207)', async () => {
+    const browser = new Browser(server.url);
+    const cases: [Record<string, string>, string][] = [
+      [{ response_type: 'token' }, 'unsupported_response_type'],
+      [{ code_challenge_method: 'S256' }, 'invalid_request'], // method without challenge
+      [{}, 'invalid_request'], // public client without PKCE
+      [{ code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'plain' }, 'invalid_request'],
+      [{ code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }, 'invalid_request'], // plain by default
+      [{ code_challenge: 'short', code_challenge_method: 'S256' }, 'invalid_request'],
+      [{ code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', scope: 'admin' }, 'invalid_scope'],
+    ];
+    for (const [params, error] of cases) {
+      const res = await browser.go(authorizeUrl({ response_type: 'code', client_id: spa.id, redirect_uri: redirectUri, state: 's1', ...params }));
+      expect(res.status, JSON.stringify(params)).to.equal(302);
+      const location = new URL(res.location!);
+      expect(location.origin + location.pathname).to.equal(redirectUri);
+      expect(location.searchParams.get('error'), JSON.stringify(params)).to.equal(error);
+      expect(location.searchParams.get('state')).to.equal('s1');
+      expect(location.searchParams.get('iss')).to.equal(server.url);
+    }
+  });
+
+  it('signs in (CSRF-protected form, signed HttpOnly SameSite=Lax cookie), shows consent with scope descriptions, and issues a code', async () => {
+    const browser = new Browser(server.url);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const first = await browser.go(authorizeUrl({ response_type: 'code', client_id: spa.id, redirect_uri: redirectUri, scope: 'notes:read', state: 'abc', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }));
+    expect(first.location).to.match(/^\/oauth\/login\?return_to=/);
+    const login = await browser.go(first.location!);
+    expect(login.html).to.contain('<label for="username">').and.to.contain('<label for="password">');
+    const noCsrf = await browser.post('/oauth/login', { username: 'ivy', password: 'correct horse battery', return_to: field(login.html, 'return_to')! });
+    expect(noCsrf.status).to.equal(403);
+    expect(browser.cookies.has('warrant_session')).to.equal(false);
+    const wrong = await browser.post('/oauth/login', { username: 'ivy', password: 'nope', csrf: field(login.html, 'csrf')!, return_to: field(login.html, 'return_to')! });
+    expect(wrong.status).to.equal(401);
+    expect(wrong.html).to.contain('Wrong username or password');
+    const ok = await browser.post('/oauth/login', { username: 'ivy', password: 'correct horse battery', csrf: field(login.html, 'csrf')!, return_to: field(login.html, 'return_to')! });
+    expect(ok.status).to.equal(302);
+    const setCookie = ok.headers.getSetCookie().find((c) => c.startsWith('warrant_session='))!;
+    expect(setCookie).to.contain('HttpOnly').and.to.contain('SameSite=Lax');
+
+    const consent = await browser.go(ok.location!);
+    expect(consent.status).to.equal(200);
+    expect(consent.html).to.contain('Authorize Notes SPA').and.to.contain('notes:read').and.to.contain('Read your notes');
+    const fields = Object.fromEntries(['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'csrf'].map((k) => [k, field(consent.html, k) ?? '']));
+    const forged = await browser.post('/oauth/authorize', { ...fields, csrf: '', decision: 'approve' });
+    expect(forged.status).to.equal(403);
+    const approved = await browser.post('/oauth/authorize', { ...fields, decision: 'approve' });
+    const location = new URL(approved.location!);
+    expect(location.searchParams.get('code')).to.match(/^[A-Za-z0-9_-]{43}$/);
+    expect(location.searchParams.get('state')).to.equal('abc');
+
+    // Exchange and refresh with oauth4webapi (a public client: PKCE, no secret).
+    const params = oauth.validateAuthResponse(server.as, spa.client, location, 'abc');
+    const tokens = await oauth.processAuthorizationCodeResponse(server.as, spa.client, await oauth.authorizationCodeGrantRequest(server.as, spa.client, oauth.None(), params, redirectUri, verifier, insecure));
+    expect(tokens.scope).to.equal('notes:read');
+    expect(tokens.refresh_token).to.be.a('string');
+    const request = new Request('https://api', { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(await oauth.validateJwtAccessToken(server.as, request, server.url, insecure)).to.include({ sub: user.userId, client_id: spa.id });
+    const refreshed = await oauth.processRefreshTokenResponse(server.as, spa.client, await oauth.refreshTokenGrantRequest(server.as, spa.client, oauth.None(), tokens.refresh_token!, insecure));
+    expect(refreshed.access_token).to.be.a('string');
+
+    // The audit history shows the grant type and the subject.
+    const history = (await server.auth.store.readAll({ filter: { types: ['TokenIssued'], data: { clientId: spa.id } } })).at(-1)!;
+    expect(history.data).to.include({ grantType: 'authorization_code', subject: user.userId });
+
+    // Consent is remembered: the next request goes straight back with a code.
+    const again = await browser.go(authorizeUrl({ response_type: 'code', client_id: spa.id, redirect_uri: redirectUri, scope: 'notes:read', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }));
+    expect(again.status).to.equal(302);
+    expect(new URL(again.location!).searchParams.get('code')).to.be.a('string');
+  });
+
+  it('denied consent goes back with access_denied', async () => {
+    const browser = new Browser(server.url);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const first = await browser.go(authorizeUrl({ response_type: 'code', client_id: spa.id, redirect_uri: redirectUri, scope: 'profile', state: 'd', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }));
+    const consent = await browser.go(await signIn(browser, first.location!));
+    const fields = Object.fromEntries(['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'csrf'].map((k) => [k, field(consent.html, k) ?? '']));
+    const denied = await browser.post('/oauth/authorize', { ...fields, decision: 'deny' });
+    const location = new URL(denied.location!);
+    expect(location.searchParams.get('error')).to.equal('access_denied');
+    expect(location.searchParams.get('state')).to.equal('d');
+  });
+
+  it('a replayed code is refused and the tokens issued from it are revoked', async () => {
+    const { verifier, location } = await codeFor(spa);
+    const code = location.searchParams.get('code')!;
+    const form = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: spa.id };
+    const first = await fetch(`${server.url}/oauth/token`, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const tokens = (await first.json()) as { access_token: string };
+    expect(first.status).to.equal(200);
+    const replay = await fetch(`${server.url}/oauth/token`, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(replay.status).to.equal(400);
+    expect(((await replay.json()) as { error: string }).error).to.equal('invalid_grant');
+    expect(await server.auth.policy.authenticate(`Bearer ${tokens.access_token}`).then(() => 'accepted', () => 'refused')).to.equal('refused');
+  });
+
+  it('refuses a wrong or missing code_verifier, a wrong redirect_uri and another client (invalid_grant)', async () => {
+    for (const change of [{ code_verifier: oauth.generateRandomCodeVerifier() }, { code_verifier: undefined }, { redirect_uri: 'https://app.example/other' }]) {
+      const { verifier, location } = await codeFor(spa);
+      const form: Record<string, string> = { grant_type: 'authorization_code', code: location.searchParams.get('code')!, redirect_uri: redirectUri, code_verifier: verifier, client_id: spa.id };
+      for (const [k, v] of Object.entries(change)) {
+        if (v === undefined) delete form[k];
+        else form[k] = v;
+      }
+      const res = await fetch(`${server.url}/oauth/token`, { method: 'POST', body: new URLSearchParams(form), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(res.status, JSON.stringify(change)).to.equal(400);
+      expect(((await res.json()) as { error: string }).error).to.equal('invalid_grant');
+    }
+    // A code is bound to its client: another (authenticated) client cannot redeem it.
+    const { verifier, location } = await codeFor(spa);
+    const stolen = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: location.searchParams.get('code')!, redirect_uri: redirectUri, code_verifier: verifier, client_id: web.id, client_secret: web.secret }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(stolen.status).to.equal(400);
+    expect(((await stolen.json()) as { error: string }).error).to.equal('invalid_grant');
+  });
+
+  it('an expired code is refused', async () => {
+    const quick = await startTestServer({ config: { authorizationCodeTtl: 1 } });
+    try {
+      const app = await quick.client({ confidential: false, grantTypes: ['authorization_code'], scopes: [], redirectUris: [redirectUri], firstParty: true });
+      await createUser(quick.auth.pool, 'ivy', 'correct horse battery');
+      const browser = new Browser(quick.url);
+      const verifier = oauth.generateRandomCodeVerifier();
+      const first = await browser.go(`${quick.url}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: app.id, redirect_uri: redirectUri, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' })}`);
+      const login = await browser.go(first.location!);
+      const back = await browser.post('/oauth/login', { username: 'ivy', password: 'correct horse battery', csrf: field(login.html, 'csrf')!, return_to: field(login.html, 'return_to')! });
+      const redirected = await browser.go(back.location!); // first party: no consent page
+      const code = new URL(redirected.location!).searchParams.get('code')!;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const res = await fetch(`${quick.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: app.id }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(res.status).to.equal(400);
+      expect(((await res.json()) as { error: string }).error).to.equal('invalid_grant');
+    } finally {
+      await quick.stop();
+    }
+  });
+});
