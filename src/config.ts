@@ -46,6 +46,10 @@ export interface Config {
   bodyLimit: number;
   /** Authorization-code lifetime in seconds. */
   authorizationCodeTtl: number;
+  /** Enable the legacy resource-owner password grant (RFC 6749 §4.3). */
+  passwordGrant: boolean;
+  /** Personal-access-token lifetime in seconds. */
+  personalAccessTokenTtl: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -266,6 +270,24 @@ export const settings: readonly Setting<keyof Config>[] = [
     description: 'Authorization-code lifetime in seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).',
     defaultText: '60',
     parse: integer('WARRANT_CODE_TTL', 60, 1, 600),
+  },
+  {
+    key: 'passwordGrant',
+    env: 'WARRANT_PASSWORD_GRANT',
+    description: 'Enable the legacy password grant (RFC 6749 §4.3; discouraged by RFC 9700 §2.4) for clients allowed it: true or false.',
+    defaultText: 'false',
+    parse: (raw) => {
+      const value = optional(raw) ?? 'false';
+      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_PASSWORD_GRANT must be true or false, got "${value}"`);
+      return value === 'true';
+    },
+  },
+  {
+    key: 'personalAccessTokenTtl',
+    env: 'WARRANT_PAT_TTL',
+    description: 'Personal-access-token lifetime in seconds.',
+    defaultText: '31536000 (1 year)',
+    parse: integer('WARRANT_PAT_TTL', 365 * 86_400, 60, 10 * 365 * 86_400),
   },
 ];
 

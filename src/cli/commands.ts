@@ -16,6 +16,7 @@ import { familyHistory, findFamily } from '../audit/history.js';
 import { verifyAll } from '../audit/verify.js';
 import { progress } from './progress.js';
 import { createUser, UserError } from '../users/directory.js';
+import { createPersonalToken } from '../oauth/personal.js';
 
 export interface CliHelpers {
   context(): { config: Config; logger: Logger };
@@ -270,5 +271,25 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
       });
       if (options.json) return out(JSON.stringify({ user_id: created.userId, username: created.username }));
       return out(`User ${created.username} created (subject ${created.userId}).`);
+    });
+
+  const token = program.command('token').description('personal access tokens');
+  token
+    .command('create')
+    .description("create a named personal access token for a user (shown once)")
+    .requiredOption('--user <username>', 'the user it acts for')
+    .requiredOption('--name <name>', 'a name to recognise it by')
+    .option('--scope <scope...>', 'scopes (from WARRANT_SCOPES)', [])
+    .option('--json', 'JSON output')
+    .action(async (options: { user: string; name: string; scope: string[]; json?: boolean }) => {
+      const { config, logger } = context();
+      const created = await withServer(config, logger, async (auth) => {
+        const { rows } = await auth.pool.query<{ user_id: string }>('SELECT user_id FROM users WHERE username = $1', [options.user]);
+        if (!rows[0]) return fail(`no user ${options.user}`);
+        return createPersonalToken(auth.context, { subject: rows[0].user_id, name: options.name, scope: options.scope.join(' ') || undefined, actor: { actor: `admin:cli:${process.env['USER'] ?? 'unknown'}` } });
+      });
+      if (options.json) return out(JSON.stringify(created));
+      out(`Personal access token "${created.name}" (id ${created.id}), expires ${created.expires_at}:`);
+      return out(created.access_token);
     });
 }

@@ -26,7 +26,7 @@ export function metadataEndpoints(router: Router<RequestState>, ctx: WarrantCont
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       authorization_response_iss_parameter_supported: true,
-      grant_types_supported: [...TOKEN_GRANTS],
+      grant_types_supported: [...TOKEN_GRANTS, ...(ctx.config.passwordGrant ? ['password'] : [])],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],

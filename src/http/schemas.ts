@@ -24,9 +24,12 @@ export const tokenRequestSchema = {
     code: short,
     redirect_uri: { type: 'string', maxLength: 2000 },
     code_verifier: { type: 'string', maxLength: 200 },
+    username: { type: 'string', maxLength: 200 },
+    password: { type: 'string', maxLength: 1024 },
     ...clientAuth,
   },
   allOf: [
+    { if: { properties: { grant_type: { const: 'password' } }, required: ['grant_type'] }, then: { properties: { username: short, password: short }, required: ['username', 'password'] } },
     { if: { properties: { grant_type: { const: 'authorization_code' } }, required: ['grant_type'] }, then: { properties: { code: short }, required: ['code'] } },
     { if: { properties: { grant_type: { const: 'refresh_token' } }, required: ['grant_type'] }, then: { properties: { refresh_token: short }, required: ['refresh_token'] } },
   ],

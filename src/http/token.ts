@@ -7,7 +7,7 @@ import type { WarrantContext } from '../oauth/context.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { UnsupportedGrantType } from '../oauth/errors.js';
 import { redeemCode } from '../oauth/codes.js';
-import { clientCredentials, refreshTokens } from '../oauth/tokens.js';
+import { clientCredentials, passwordGrant, refreshTokens } from '../oauth/tokens.js';
 import { readForm } from './form.js';
 import type { RequestState } from './request-id.js';
 import { check, tokenRequestSchema } from './schemas.js';
@@ -28,6 +28,11 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
         return;
       case 'authorization_code':
         koa.body = await redeemCode(ctx, { client, code: body['code']!, redirectUri: body['redirect_uri'], codeVerifier: body['code_verifier'], actor });
+        return;
+      case 'password':
+        // RFC 6749 §4.3, legacy (RFC 9700 §2.4): only when the operator turned it on.
+        if (!ctx.config.passwordGrant) throw new UnsupportedGrantType('the password grant is disabled');
+        koa.body = await passwordGrant(ctx, { client, username: body['username'], password: body['password'], scope: body['scope'], actor });
         return;
       case 'refresh_token':
         koa.body = await refreshTokens(ctx, { client, refreshToken: body['refresh_token']!, scope: body['scope'], resource: body['resource'], actor });

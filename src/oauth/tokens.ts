@@ -132,6 +132,25 @@ export async function clientCredentials(
   return response;
 }
 
+/** RFC 6749 §4.3 (legacy; off unless WARRANT_PASSWORD_GRANT=true): the built-in user directory. */
+export async function passwordGrant(
+  ctx: WarrantContext,
+  input: { client: ClientRecord; username: string | undefined; password: string | undefined; scope: string | undefined; actor: Actor },
+): Promise<TokenResponse> {
+  const { client } = input;
+  if (!client.grantTypes.includes('password')) throw new UnauthorizedClient('the client is not allowed the password grant');
+  const scopes = parseScope(input.scope) ?? client.scopes;
+  if (scopes.some((scope) => !client.scopes.includes(scope))) throw new InvalidScope('the client is not allowed the requested scope');
+  const { checkLogin } = await import('../users/directory.js');
+  const user = await checkLogin(ctx.pool, input.username ?? '', input.password ?? '');
+  if (!user) throw new InvalidGrant('wrong username or password');
+  const { familyId: _f, ...response } = await issueTokens(ctx, {
+    client, subject: user.userId, grantType: 'password', scopes, audience: [ctx.config.audience],
+    withRefresh: client.grantTypes.includes('refresh_token'), actor: { ...input.actor, actor: user.userId },
+  });
+  return response;
+}
+
 function refreshError(error: DomainError): OAuthError {
   switch (error.code) {
     case 'scope_widened':

@@ -1,0 +1,51 @@
+// /oauth/personal-access-tokens for the signed-in user (session cookie, or the host app's
+// `authenticate`). Mutations need the JSON content type (a cross-site form cannot send it without
+// a CORS preflight) and, with Warrant's own session, the X-CSRF-Token from the list response.
+
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { isUuid } from '../oauth/clients-read.js';
+import type { WarrantContext } from '../oauth/context.js';
+import { InvalidRequest, NotFound, OAuthError } from '../oauth/errors.js';
+import { createPersonalToken, listPersonalTokens, revokePersonalToken } from '../oauth/personal.js';
+import type { Authenticate } from './authorize.js';
+import { readJson } from './json.js';
+import type { RequestState } from './request-id.js';
+import type { Sessions } from './session.js';
+
+export function personalTokensApi(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
+  async function user(koa: Context, mutating: boolean): Promise<string> {
+    const subject = authenticate ? await authenticate(koa) : sessions.get(koa)?.sub;
+    if (!subject) throw new OAuthError(401, 'access_denied', 'sign in first');
+    if (mutating && !authenticate && !sessions.checkCsrf(koa, koa.get('x-csrf-token') || undefined)) {
+      throw new OAuthError(403, 'access_denied', 'missing or invalid X-CSRF-Token');
+    }
+    return subject;
+  }
+  const actorOf = (koa: Context & { state: RequestState }, subject: string) => ({ actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
+
+  router.get('/oauth/personal-access-tokens', async (koa) => {
+    const subject = await user(koa, false);
+    koa.set('Cache-Control', 'no-store');
+    koa.body = { tokens: await listPersonalTokens(ctx, subject), ...(authenticate ? {} : { csrf_token: sessions.csrf(koa) }) };
+  });
+
+  router.post('/oauth/personal-access-tokens', async (koa) => {
+    const subject = await user(koa, true);
+    const body = (await readJson(koa, ctx.config.bodyLimit)) as { name?: unknown; scope?: unknown };
+    if (typeof body !== 'object' || body === null || typeof body.name !== 'string' || (body.scope !== undefined && typeof body.scope !== 'string')) {
+      throw new InvalidRequest('send {"name": "…", "scope": "a b"}');
+    }
+    koa.status = 201;
+    koa.set('Cache-Control', 'no-store');
+    koa.body = await createPersonalToken(ctx, { subject, name: body.name, scope: body.scope as string | undefined, actor: actorOf(koa, subject) });
+  });
+
+  router.delete('/oauth/personal-access-tokens/:id', async (koa) => {
+    const subject = await user(koa, true);
+    const id = koa.params['id']!;
+    if (!isUuid(id)) throw new NotFound('no such personal access token');
+    await revokePersonalToken(ctx, subject, id, actorOf(koa, subject));
+    koa.status = 204;
+  });
+}

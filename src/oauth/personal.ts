@@ -1,0 +1,86 @@
+// Personal access tokens (Passport parity): named, long-lived access tokens a signed-in user
+// creates for themselves. They belong to a first-party "Personal Access Client" created on first
+// use, are `personal_access` token families (so they appear in the audit history and can be
+// revoked like any other), and have no refresh token.
+
+import { findClient, type ClientRecord } from './clients-read.js';
+import { registerClient } from './clients.js';
+import type { Actor, WarrantContext } from './context.js';
+import { InvalidRequest, InvalidScope, NotFound } from './errors.js';
+import { issueTokens, parseScope, revokeFamily } from './tokens.js';
+
+const clients = new WeakMap<WarrantContext, Promise<ClientRecord>>();
+
+/** The first-party client that owns personal access tokens (one per database). */
+export async function personalAccessClient(ctx: WarrantContext): Promise<ClientRecord> {
+  let client = clients.get(ctx);
+  if (!client) {
+    client = (async () => {
+      const { rows } = await ctx.pool.query<{ client_id: string }>(
+        "SELECT client_id FROM clients WHERE name = 'Personal Access Client' AND first_party AND NOT revoked AND 'personal_access' = ANY(grant_types) ORDER BY created_at LIMIT 1",
+      );
+      const existing = rows[0] && (await findClient(ctx.pool, rows[0].client_id));
+      if (existing) return existing;
+      return (await registerClient(ctx, { name: 'Personal Access Client', grantTypes: ['personal_access'], scopes: [], firstParty: true }, { actor: 'system' })).client;
+    })();
+    client.catch(() => clients.delete(ctx));
+    clients.set(ctx, client);
+  }
+  return client;
+}
+
+export interface PersonalToken {
+  id: string;
+  name: string;
+  scopes: string[];
+  created_at: string;
+  expires_at: string;
+  revoked: boolean;
+}
+
+export async function createPersonalToken(ctx: WarrantContext, input: { subject: string; name: string; scope: string | undefined; actor: Actor }): Promise<PersonalToken & { access_token: string }> {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 200) throw new InvalidRequest('name: 1 to 200 characters');
+  const scopes = parseScope(input.scope) ?? [];
+  const known = new Set([...Object.keys(ctx.config.scopes)]);
+  const unknown = scopes.filter((scope) => !known.has(scope));
+  if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(' ')} (configure it in WARRANT_SCOPES)`);
+  const client = await personalAccessClient(ctx);
+  const issued = await issueTokens(ctx, {
+    client,
+    subject: input.subject,
+    grantType: 'personal_access',
+    scopes,
+    audience: [ctx.config.audience],
+    withRefresh: false,
+    name,
+    accessTokenTtl: ctx.config.personalAccessTokenTtl,
+    actor: input.actor,
+  });
+  const now = ctx.clock();
+  return {
+    id: issued.familyId,
+    name,
+    scopes,
+    created_at: now.toISOString(),
+    expires_at: new Date(now.getTime() + ctx.config.personalAccessTokenTtl * 1000).toISOString(),
+    revoked: false,
+    access_token: issued.access_token,
+  };
+}
+
+export async function listPersonalTokens(ctx: WarrantContext, subject: string): Promise<PersonalToken[]> {
+  const { rows } = await ctx.pool.query<{ family_id: string; name: string; scopes: string[]; created_at: Date; access_expires_at: Date; revoked: boolean }>(
+    `SELECT family_id, name, scopes, created_at, access_expires_at, revoked FROM token_families
+      WHERE subject = $1 AND grant_type = 'personal_access' AND name IS NOT NULL AND name <> 'actingAs'
+      ORDER BY created_at, family_id`,
+    [subject],
+  );
+  return rows.map((r) => ({ id: r.family_id, name: r.name, scopes: r.scopes, created_at: r.created_at.toISOString(), expires_at: r.access_expires_at.toISOString(), revoked: r.revoked }));
+}
+
+export async function revokePersonalToken(ctx: WarrantContext, subject: string, id: string, actor: Actor): Promise<void> {
+  const mine = (await listPersonalTokens(ctx, subject)).find((t) => t.id === id);
+  if (!mine) throw new NotFound('no such personal access token');
+  await revokeFamily(ctx, id, 'revoked_by_client', actor);
+}
