@@ -50,6 +50,9 @@ export interface Config {
   passwordGrant: boolean;
   /** Personal-access-token lifetime in seconds. */
   personalAccessTokenTtl: number;
+  /** Device authorization (RFC 8628): code lifetime and minimum polling interval, in seconds. */
+  deviceCodeTtl: number;
+  deviceInterval: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -288,6 +291,20 @@ export const settings: readonly Setting<keyof Config>[] = [
     description: 'Personal-access-token lifetime in seconds.',
     defaultText: '31536000 (1 year)',
     parse: integer('WARRANT_PAT_TTL', 365 * 86_400, 60, 10 * 365 * 86_400),
+  },
+  {
+    key: 'deviceCodeTtl',
+    env: 'WARRANT_DEVICE_CODE_TTL',
+    description: 'Device-code lifetime in seconds (RFC 8628 §3.2 expires_in).',
+    defaultText: '600',
+    parse: integer('WARRANT_DEVICE_CODE_TTL', 600, 1, 3600),
+  },
+  {
+    key: 'deviceInterval',
+    env: 'WARRANT_DEVICE_INTERVAL',
+    description: 'Minimum seconds between a device\'s token polls (RFC 8628 §3.2 interval); faster polls get slow_down.',
+    defaultText: '5',
+    parse: integer('WARRANT_DEVICE_INTERVAL', 5, 1, 60),
   },
 ];
 

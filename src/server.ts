@@ -24,6 +24,7 @@ import { auditUi } from './http/audit-ui.js';
 import { authorizationEndpoint, type Authenticate } from './http/authorize.js';
 import { Sessions } from './http/session.js';
 import { personalTokensApi } from './http/personal.js';
+import { deviceEndpoints } from './http/device.js';
 import { clientsApi } from './http/clients.js';
 import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
@@ -151,6 +152,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   const sessions = new Sessions({ pepper, secure: config.issuer.startsWith('https://') });
   authorizationEndpoint(router, context, sessions, options.authenticate);
   personalTokensApi(router, context, sessions, options.authenticate);
+  deviceEndpoints(router, context, sessions, options.authenticate);
   app.use(requestId(logger));
   app.use(errorHandler());
   app.use(router.routes());

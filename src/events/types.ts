@@ -118,7 +118,38 @@ export interface TokenRevoked {
   reason: RevocationReason;
 }
 
+export interface DeviceAuthorizationRequested {
+  deviceId: string;
+  clientId: string;
+  deviceCodeHash: string;
+  /** Keyed hash of the normalized user code (it approves a device: treated as a secret). */
+  userCodeHash: string;
+  scopes: string[];
+  expiresAt: string;
+  interval: number;
+}
+
+export interface DeviceAuthorizationApproved {
+  deviceId: string;
+  subject: string;
+}
+
+export interface DeviceAuthorizationDenied {
+  deviceId: string;
+  subject: string;
+}
+
+export interface DeviceCodeRedeemed {
+  deviceId: string;
+  clientId: string;
+  familyId: string;
+}
+
 export interface EventDataMap {
+  DeviceAuthorizationRequested: DeviceAuthorizationRequested;
+  DeviceAuthorizationApproved: DeviceAuthorizationApproved;
+  DeviceAuthorizationDenied: DeviceAuthorizationDenied;
+  DeviceCodeRedeemed: DeviceCodeRedeemed;
   ClientRegistered: ClientRegistered;
   ClientUpdated: ClientUpdated;
   ClientSecretRotated: ClientSecretRotated;
@@ -152,6 +183,30 @@ const subject = { type: 'string', minLength: 1, maxLength: 255 } as const;
 // ajv's JSONSchemaType cannot express required nullable fields, so the types above are kept in
 // step with these schemas by test/events/catalogue.test.ts (a typed sample of every event must pass).
 export const schemas: { [K in EventType]: SchemaObject } = {
+  DeviceAuthorizationRequested: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['deviceId', 'clientId', 'deviceCodeHash', 'userCodeHash', 'scopes', 'expiresAt', 'interval'],
+    properties: { deviceId: uuid, clientId: uuid, deviceCodeHash: keyedHash, userCodeHash: keyedHash, scopes, expiresAt: dateTime, interval: { type: 'integer', minimum: 1, maximum: 60 } },
+  },
+  DeviceAuthorizationApproved: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['deviceId', 'subject'],
+    properties: { deviceId: uuid, subject },
+  },
+  DeviceAuthorizationDenied: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['deviceId', 'subject'],
+    properties: { deviceId: uuid, subject },
+  },
+  DeviceCodeRedeemed: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['deviceId', 'clientId', 'familyId'],
+    properties: { deviceId: uuid, clientId: uuid, familyId: uuid },
+  },
   ClientRegistered: {
     type: 'object',
     additionalProperties: false,
@@ -274,6 +329,10 @@ export const schemas: { [K in EventType]: SchemaObject } = {
 
 /** Current schema version of every event type; bump it and add an upcaster when a shape changes. */
 export const versions: { [K in EventType]: number } = {
+  DeviceAuthorizationRequested: 1,
+  DeviceAuthorizationApproved: 1,
+  DeviceAuthorizationDenied: 1,
+  DeviceCodeRedeemed: 1,
   ClientRegistered: 1,
   ClientUpdated: 1,
   ClientSecretRotated: 1,

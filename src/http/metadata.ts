@@ -18,6 +18,7 @@ export function metadataEndpoints(router: Router<RequestState>, ctx: WarrantCont
       issuer,
       authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
+      device_authorization_endpoint: `${issuer}/oauth/device/code`,
       jwks_uri: `${issuer}/oauth/jwks`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
       introspection_endpoint: `${issuer}/oauth/introspect`,

@@ -57,3 +57,31 @@ export function consentPage(options: { clientName: string; username: string; sco
 <button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
   );
 }
+
+export function deviceCodePage(options: { csrf: string; userCode?: string; error?: string }): string {
+  return page(
+    'Connect a device',
+    `<h1>Connect a device</h1>${options.error ? `<p class="error" role="alert">${escape(options.error)}</p>` : ''}
+<p>Enter the code shown on your device.</p>
+<form method="post" action="/oauth/device">${hidden({ csrf: options.csrf })}
+<label for="user_code">Code</label><input type="text" id="user_code" name="user_code" autocomplete="one-time-code" autocapitalize="characters" required value="${escape(options.userCode ?? '')}" autofocus>
+<button type="submit">Continue</button></form>`,
+  );
+}
+
+export function deviceConsentPage(options: { clientName: string; username: string; scopes: { scope: string; description: string }[]; csrf: string; userCode: string }): string {
+  const list = options.scopes.length
+    ? `<ul class="scopes">${options.scopes.map((s) => `<li><code>${escape(s.scope)}</code>${s.description ? ` — ${escape(s.description)}` : ''}</li>`).join('')}</ul>`
+    : '<p class="muted">No specific permissions: only to know who you are.</p>';
+  return page(
+    'Connect a device',
+    `<h1>Connect ${escape(options.clientName)}</h1>
+<p>A device running <strong>${escape(options.clientName)}</strong> asks to act on your behalf, ${escape(options.username)}, with these permissions:</p>${list}
+<form method="post" action="/oauth/device">${hidden({ csrf: options.csrf, user_code: options.userCode })}
+<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
+  );
+}
+
+export function messagePage(title: string, message: string): string {
+  return page(title, `<h1>${escape(title)}</h1><p role="status">${escape(message)}</p>`);
+}

@@ -25,10 +25,12 @@ export const tokenRequestSchema = {
     redirect_uri: { type: 'string', maxLength: 2000 },
     code_verifier: { type: 'string', maxLength: 200 },
     username: { type: 'string', maxLength: 200 },
+    device_code: short,
     password: { type: 'string', maxLength: 1024 },
     ...clientAuth,
   },
   allOf: [
+    { if: { properties: { grant_type: { const: 'urn:ietf:params:oauth:grant-type:device_code' } }, required: ['grant_type'] }, then: { properties: { device_code: short }, required: ['device_code'] } },
     { if: { properties: { grant_type: { const: 'password' } }, required: ['grant_type'] }, then: { properties: { username: short, password: short }, required: ['username', 'password'] } },
     { if: { properties: { grant_type: { const: 'authorization_code' } }, required: ['grant_type'] }, then: { properties: { code: short }, required: ['code'] } },
     { if: { properties: { grant_type: { const: 'refresh_token' } }, required: ['grant_type'] }, then: { properties: { refresh_token: short }, required: ['refresh_token'] } },
@@ -45,8 +47,13 @@ export const tokenOperationSchema = {
   },
 } as const;
 
+export const deviceRequestSchema = {
+  type: 'object',
+  properties: { scope: { type: 'string', maxLength: 2000 }, ...clientAuth },
+} as const;
+
 // Compiled once, when the module loads (never on a request).
-const compiled = new Map<object, ValidateFunction>([tokenRequestSchema, tokenOperationSchema].map((schema) => [schema, ajv.compile(schema)]));
+const compiled = new Map<object, ValidateFunction>([tokenRequestSchema, tokenOperationSchema, deviceRequestSchema].map((schema) => [schema, ajv.compile(schema)]));
 
 /** Validates form parameters against one of the schemas above; the error names the parameter. */
 export function check(schema: object, params: Params): Record<string, string> {

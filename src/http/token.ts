@@ -7,12 +7,13 @@ import type { WarrantContext } from '../oauth/context.js';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { UnsupportedGrantType } from '../oauth/errors.js';
 import { redeemCode } from '../oauth/codes.js';
+import { DEVICE_GRANT, pollDeviceCode } from '../oauth/device.js';
 import { clientCredentials, passwordGrant, refreshTokens } from '../oauth/tokens.js';
 import { readForm } from './form.js';
 import type { RequestState } from './request-id.js';
 import { check, tokenRequestSchema } from './schemas.js';
 
-export const TOKEN_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token'] as const;
+export const TOKEN_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
 
 export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext): void {
   router.post('/oauth/token', async (koa) => {
@@ -28,6 +29,9 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
         return;
       case 'authorization_code':
         koa.body = await redeemCode(ctx, { client, code: body['code']!, redirectUri: body['redirect_uri'], codeVerifier: body['code_verifier'], actor });
+        return;
+      case DEVICE_GRANT:
+        koa.body = await pollDeviceCode(ctx, { client, deviceCode: body['device_code']!, actor });
         return;
       case 'password':
         // RFC 6749 §4.3, legacy (RFC 9700 §2.4): only when the operator turned it on.

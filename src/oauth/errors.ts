@@ -16,6 +16,9 @@ export type OAuthErrorCode =
   | 'not_found'
   | 'request_too_large'
   | 'temporarily_unavailable'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
   | 'server_error';
 
 export class OAuthError extends Error {

@@ -134,7 +134,7 @@ describe('warrant CLI', function () {
       expect(response.status).to.equal(200);
       const body = (await response.json()) as { status: string; projections: Record<string, { lag: number }> };
       expect(body.status).to.equal('ok');
-      expect(Object.keys(body.projections)).to.deep.equal(['clients', 'tokens', 'authorization_codes']);
+      expect(Object.keys(body.projections)).to.deep.equal(['clients', 'tokens', 'authorization_codes', 'device_authorizations']);
       expect(server.output()).to.contain('INSECURE DEVELOPMENT DEFAULT').and.to.contain('embedded PostgreSQL ready');
       expect(server.output()).to.contain(`127.0.0.1:${pgPort}/warrant`);
 

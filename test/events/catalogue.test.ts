@@ -10,6 +10,10 @@ const hash = 'x'.repeat(43);
 const at = '2026-11-28T10:00:00.000Z';
 
 const samples: { [K in EventType]: EventDataMap[K] } = {
+  DeviceAuthorizationRequested: { deviceId: uuid, clientId: uuid, deviceCodeHash: hash, userCodeHash: hash, scopes: ['read'], expiresAt: at, interval: 5 },
+  DeviceAuthorizationApproved: { deviceId: uuid, subject: 'alice' },
+  DeviceAuthorizationDenied: { deviceId: uuid, subject: 'alice' },
+  DeviceCodeRedeemed: { deviceId: uuid, clientId: uuid, familyId: uuid },
   ClientRegistered: {
     clientId: uuid, name: 'App', confidential: true, secretHash: hash, grantTypes: ['client_credentials'], scopes: ['read'],
     redirectUris: ['https://app.example/cb'], firstParty: false, accessTokenTtl: 3600, refreshTokenTtl: null,
