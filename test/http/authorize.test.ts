@@ -234,4 +234,25 @@ describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
       await quick.stop();
     }
   });
+
+  it('library use: createAuthServer({ authenticate }) takes the signed-in user from the host app, with no Warrant login', async () => {
+    // The host app's own session, here a header its (imaginary) session middleware would set.
+    const host = await startTestServer({ authenticate: (koa) => koa.get('x-host-user') || undefined });
+    try {
+      const app = await host.client({ confidential: false, grantTypes: ['authorization_code'], scopes: [], redirectUris: [redirectUri], firstParty: true });
+      const verifier = oauth.generateRandomCodeVerifier();
+      const url = `${host.url}/oauth/authorize?${new URLSearchParams({ response_type: 'code', client_id: app.id, redirect_uri: redirectUri, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' })}`;
+      const anonymous = await fetch(url, { redirect: 'manual' });
+      expect(anonymous.status).to.equal(401);
+      const signedIn = await fetch(url, { redirect: 'manual', headers: { 'x-host-user': 'host-user-7' } });
+      expect(signedIn.status).to.equal(302);
+      const code = new URL(signedIn.headers.get('location')!).searchParams.get('code')!;
+      const token = await fetch(`${host.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: app.id }) });
+      const body = (await token.json()) as { access_token: string };
+      expect((await host.auth.policy.authenticate(`Bearer ${body.access_token}`)).subject).to.equal('host-user-7');
+    } finally {
+      await host.stop();
+    }
+  });
 });
+

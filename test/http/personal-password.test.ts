@@ -80,6 +80,9 @@ describe('personal access tokens and the password grant', function () {
     const ok = await postForm(`${server.url}/oauth/token`, { grant_type: 'password', username: 'kim', password: 'kims password 123', scope: 'repo:read' }, { authorization: basic(c.id, c.secret) });
     expect(ok.status).to.equal(200);
     expect(ok.body.refresh_token).to.be.a('string');
+    const issued = await server.auth.store.readAll({ filter: { types: ['TokenIssued'], data: { clientId: c.id } } });
+    const { rows } = await server.auth.pool.query<{ user_id: string }>("SELECT user_id FROM users WHERE username = 'kim'");
+    expect(issued[0]!.data).to.include({ grantType: 'password', subject: rows[0]!.user_id });
     const wrong = await postForm(`${server.url}/oauth/token`, { grant_type: 'password', username: 'kim', password: 'nope' }, { authorization: basic(c.id, c.secret) });
     expect(wrong.body.error).to.equal('invalid_grant');
     const other = await server.client({ grantTypes: ['client_credentials'] });

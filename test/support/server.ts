@@ -12,6 +12,7 @@ import { ensurePepper } from '../../src/keys/pepper.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { registerClient, type NewClient } from '../../src/oauth/clients.js';
 import { createAuthServer, type AuthServer } from '../../src/server.js';
+import type { Authenticate } from '../../src/http/authorize.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort } from './process.js';
 
@@ -30,7 +31,7 @@ export interface TestServer {
 /** oauth4webapi refuses plain http unless told; every test server is on loopback. */
 export const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
-export async function startTestServer(options: { config?: Partial<Config>; alg?: SigningAlg; logger?: Logger; clock?: () => Date } = {}): Promise<TestServer> {
+export async function startTestServer(options: { config?: Partial<Config>; alg?: SigningAlg; logger?: Logger; clock?: () => Date; authenticate?: Authenticate } = {}): Promise<TestServer> {
   const db = await createTestDatabase({ migrate: false });
   const storage = await mkdtemp(path.join(tmpdir(), 'warrant-test-'));
   await ensureKey(storage, { alg: options.alg ?? 'ES256' });
@@ -38,7 +39,7 @@ export async function startTestServer(options: { config?: Partial<Config>; alg?:
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({}, { databaseUrl: db.url, storage, issuer: url, port, ...options.config });
-  const auth = await createAuthServer({ config, logger: options.logger ?? silentLogger, ...(options.clock ? { clock: options.clock } : {}) });
+  const auth = await createAuthServer({ config, logger: options.logger ?? silentLogger, ...(options.clock ? { clock: options.clock } : {}), ...(options.authenticate ? { authenticate: options.authenticate } : {}) });
   const server = http.createServer(auth.app.callback());
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const issuer = new URL(url);
