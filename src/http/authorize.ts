@@ -14,7 +14,7 @@ import { OAuthError } from '../oauth/errors.js';
 import { parseResource, parseScope } from '../oauth/tokens.js';
 import { checkLogin, findUser } from '../users/directory.js';
 import { readForm } from './form.js';
-import { consentPage, errorPage, loginPage, STYLESHEET } from './pages.js';
+import { consentPage, errorPage, loginPage, showPage, STYLESHEET } from './pages.js';
 import type { RequestState } from './request-id.js';
 import type { Sessions } from './session.js';
 import { BUILT_IN_SCOPES } from './metadata.js';
@@ -115,15 +115,6 @@ function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string;
   koa.redirect(url.toString());
 }
 
-function show(koa: Context, status: number, html: string): void {
-  koa.status = status;
-  koa.type = 'text/html; charset=utf-8';
-  koa.set('Cache-Control', 'no-store');
-  koa.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
-  koa.set('X-Frame-Options', 'DENY');
-  koa.body = html;
-}
-
 /** Only same-server paths under /oauth/ may be a login's destination. */
 function safeReturn(value: string | undefined): string {
   return value && /^\/oauth\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/.test(value) && !value.startsWith('//') ? value : '/oauth/login';
@@ -162,14 +153,14 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     try {
       checked = await validate(ctx, params);
     } catch (error) {
-      if (error instanceof PageError) return show(koa, error.status, errorPage(error.title, error.message));
+      if (error instanceof PageError) return showPage(koa, error.status, errorPage(error.title, error.message));
       throw error;
     }
     const { trusted, request, error } = checked;
     if (error || !request) return back(ctx, koa, trusted, { error: error!.error, error_description: error!.description });
     const subject = await who(koa);
     if (!subject) {
-      if (authenticate) return show(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
+      if (authenticate) return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
       const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision') as [string, string][]);
       return koa.redirect(`/oauth/login?return_to=${encodeURIComponent(`/oauth/authorize?${query.toString()}`)}`);
     }
@@ -195,7 +186,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       resource: request.resource ?? undefined,
       csrf: sessions.csrf(koa),
     };
-    return show(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), fields }));
+    return showPage(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), fields }));
   }
 
   router.get('/oauth/authorize', (koa) => handle(koa, koa.query));
@@ -204,7 +195,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     const params = Object.fromEntries(await readForm(koa, ctx.config.bodyLimit));
     // The decision comes from a form this server rendered for this session: no token, no decision.
     if (!authenticate && !sessions.checkCsrf(koa, params['csrf'])) {
-      return show(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Start again from the application.'));
+      return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Start again from the application.'));
     }
     const decision = params['decision'];
     return handle(koa, params, decision === 'approve' || decision === 'deny' ? decision : undefined);
@@ -212,19 +203,19 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
 
   router.get('/oauth/login', (koa) => {
     const returnTo = safeReturn(typeof koa.query['return_to'] === 'string' ? koa.query['return_to'] : undefined);
-    show(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo }));
+    showPage(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo }));
   });
 
   router.post('/oauth/login', async (koa) => {
     const params = await readForm(koa, ctx.config.bodyLimit);
     const returnTo = safeReturn(params.get('return_to'));
     if (!sessions.checkCsrf(koa, params.get('csrf'), undefined)) {
-      return show(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
+      return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
     }
     const user = await checkLogin(ctx.pool, params.get('username') ?? '', params.get('password') ?? '');
     if (!user) {
       ctx.logger.info({ requestId: koa.state.requestId }, 'login failed');
-      return show(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }));
+      return showPage(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }));
     }
     sessions.start(koa, user.userId);
     koa.set('Cache-Control', 'no-store');

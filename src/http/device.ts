@@ -10,19 +10,10 @@ import { findUser } from '../users/directory.js';
 import type { Authenticate } from './authorize.js';
 import { readForm } from './form.js';
 import { BUILT_IN_SCOPES } from './metadata.js';
-import { deviceCodePage, deviceConsentPage, errorPage, messagePage } from './pages.js';
+import { deviceCodePage, deviceConsentPage, errorPage, messagePage, showPage } from './pages.js';
 import type { RequestState } from './request-id.js';
 import { check, deviceRequestSchema } from './schemas.js';
 import type { Sessions } from './session.js';
-
-function show(koa: Context, status: number, html: string): void {
-  koa.status = status;
-  koa.type = 'text/html; charset=utf-8';
-  koa.set('Cache-Control', 'no-store');
-  koa.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
-  koa.set('X-Frame-Options', 'DENY');
-  koa.body = html;
-}
 
 export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
   router.post('/oauth/device/code', async (koa) => {
@@ -40,7 +31,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
   router.get('/oauth/device', async (koa) => {
     const userCode = typeof koa.query['user_code'] === 'string' ? koa.query['user_code'].slice(0, 20) : undefined;
     if (!(await who(koa))) return loginFirst(koa, userCode);
-    return show(koa, 200, deviceCodePage({ csrf: sessions.csrf(koa), ...(userCode ? { userCode } : {}) }));
+    return showPage(koa, 200, deviceCodePage({ csrf: sessions.csrf(koa), ...(userCode ? { userCode } : {}) }));
   });
 
   router.post('/oauth/device', async (koa) => {
@@ -49,19 +40,19 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     const userCode = (params.get('user_code') ?? '').slice(0, 20);
     if (!subject) return loginFirst(koa, userCode || undefined);
     if (!authenticate && !sessions.checkCsrf(koa, params.get('csrf'))) {
-      return show(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
+      return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
     }
     const pending = await findPending(ctx, userCode);
-    if (!pending) return show(koa, 400, deviceCodePage({ csrf: sessions.csrf(koa), userCode, error: 'That code is not valid, or it has expired. Check the code on your device.' }));
+    if (!pending) return showPage(koa, 400, deviceCodePage({ csrf: sessions.csrf(koa), userCode, error: 'That code is not valid, or it has expired. Check the code on your device.' }));
     const decision = params.get('decision');
     if (decision === 'approve' || decision === 'deny') {
       const done = await decideDevice(ctx, pending.deviceId, subject, decision === 'approve', { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
-      if (!done) return show(koa, 409, errorPage('Already handled', 'This code was already approved or denied.'));
-      return show(koa, 200, decision === 'approve' ? messagePage('Device connected', 'You can return to your device.') : messagePage('Request denied', 'The device was not connected. You can close this page.'));
+      if (!done) return showPage(koa, 409, errorPage('Already handled', 'This code was already approved or denied.'));
+      return showPage(koa, 200, decision === 'approve' ? messagePage('Device connected', 'You can return to your device.') : messagePage('Request denied', 'The device was not connected. You can close this page.'));
     }
     const client = await findClient(ctx.pool, pending.clientId);
     const user = await findUser(ctx.pool, subject);
-    return show(koa, 200, deviceConsentPage({
+    return showPage(koa, 200, deviceConsentPage({
       clientName: client?.name ?? 'An application',
       username: user?.username ?? subject,
       scopes: pending.scopes.map((scope) => ({ scope, description: ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? '' })),

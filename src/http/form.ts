@@ -6,7 +6,8 @@ import { InvalidRequest, RequestTooLarge } from '../oauth/errors.js';
 
 export type Params = Map<string, string>;
 
-async function readBody(ctx: Context, limit: number): Promise<string> {
+/** The raw body as UTF-8 text, refusing more than `limit` bytes (413) and invalid UTF-8. */
+export async function readBody(ctx: Context, limit: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || NaN);
   if (Number.isFinite(declared) && declared > limit) throw new RequestTooLarge(limit);
   const chunks: Buffer[] = [];

@@ -1,6 +1,8 @@
 // Server-rendered pages: plain HTML, one small stylesheet served by Warrant, labelled inputs,
 // usable by keyboard and without JavaScript. Every value is escaped.
 
+import type { Context } from 'koa';
+
 export const STYLESHEET = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2433;background:#f4f6fa}
 main{max-width:440px;margin:48px auto;padding:28px;background:#fff;border:1px solid #d5dae3;border-radius:10px}
@@ -11,6 +13,16 @@ button.secondary{background:#fff;color:#1d2433}button+button{margin-left:8px}
 :focus-visible{outline:3px solid #93c5fd;outline-offset:2px}ul.scopes{padding-left:20px}ul.scopes li{margin:6px 0}.error{color:#b42318;font-weight:600}
 code{background:#eef1f6;padding:1px 5px;border-radius:4px}
 `;
+
+/** Sends a page with the headers every page gets: no caching, no framing, only our stylesheet. */
+export function showPage(koa: Context, status: number, html: string): void {
+  koa.status = status;
+  koa.type = 'text/html; charset=utf-8';
+  koa.set('Cache-Control', 'no-store');
+  koa.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+  koa.set('X-Frame-Options', 'DENY');
+  koa.body = html;
+}
 
 export function escape(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
