@@ -16,7 +16,9 @@ import { EsdbEventStore } from './eventstore/esdb.js';
 import type { EventStore } from './eventstore/port.js';
 import { PostgresEventStore } from './eventstore/postgres.js';
 import { errorHandler } from './http/errors.js';
-import { healthz } from './http/healthz.js';
+import { observability, requestMetrics } from './http/observability.js';
+import { InstrumentedEventStore } from './eventstore/instrumented.js';
+import { Metrics } from './metrics.js';
 import { requestId, type RequestState } from './http/request-id.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { auditApi } from './http/audit.js';
@@ -112,9 +114,11 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     throw new StartupError((error as Error).message, { cause: error });
   }
 
-  const store: EventStore = config.eventStoreUrl
-    ? new EsdbEventStore({ connectionString: config.eventStoreUrl })
-    : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize });
+  const metrics = new Metrics();
+  const store: EventStore = new InstrumentedEventStore(
+    config.eventStoreUrl ? new EsdbEventStore({ connectionString: config.eventStoreUrl }) : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize }),
+    metrics,
+  );
   const runners = options.runProjections === false
     ? []
     : projections.map((projection) => new ProjectionRunner({ projection, store, pool, logger }));
@@ -134,6 +138,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     hasher: new Hasher(pepper),
     logger,
     clock: options.clock ?? (() => new Date()),
+    metrics,
   };
   const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer, logger });
 
@@ -141,7 +146,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   app.proxy = false;
   app.silent = true; // errors are logged by errorHandler with the request id
   const router = new Router<RequestState>();
-  healthz(router, { pool, store, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()) });
+  observability(router, { pool, store, metrics, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()) });
   metadataEndpoints(router, context);
   tokenEndpoint(router, context);
   revocationEndpoint(router, context);
@@ -154,7 +159,8 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   personalTokensApi(router, context, sessions, options.authenticate);
   deviceEndpoints(router, context, sessions, options.authenticate);
   app.use(requestId(logger));
-  app.use(errorHandler());
+  app.use(requestMetrics(metrics));
+  app.use(errorHandler(metrics));
   app.use(router.routes());
   app.use(router.allowedMethods());
 

@@ -9,6 +9,7 @@ import { EventStoreError } from '../eventstore/port.js';
 import { isConnectionError } from '../eventstore/postgres.js';
 import { KeyError } from '../keys/keystore.js';
 import { OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
+import type { Metrics } from '../metrics.js';
 import type { RequestState } from './request-id.js';
 
 function classify(error: unknown): OAuthError | undefined {
@@ -23,7 +24,7 @@ function classify(error: unknown): OAuthError | undefined {
   return undefined;
 }
 
-export function errorHandler(): Middleware<RequestState> {
+export function errorHandler(metrics?: Metrics): Middleware<RequestState> {
   return async (ctx, next) => {
     try {
       await next();
@@ -34,6 +35,7 @@ export function errorHandler(): Middleware<RequestState> {
     } catch (error) {
       const oauth = classify(error);
       if (oauth) {
+        metrics?.oauthErrors.inc({ error: oauth.error });
         if (oauth.status >= 500 || oauth.detail) ctx.state.log?.warn({ err: error, oauthError: oauth.error, detail: oauth.detail }, 'request refused');
         ctx.status = oauth.status;
         ctx.set(oauth.headers);
@@ -41,6 +43,7 @@ export function errorHandler(): Middleware<RequestState> {
         ctx.body = oauth.body();
         return;
       }
+      metrics?.oauthErrors.inc({ error: 'server_error' });
       ctx.state.log?.error({ err: error, keys: error instanceof KeyError }, 'unhandled error');
       ctx.status = 500;
       ctx.set('Cache-Control', 'no-store');

@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { EventStore, MetadataInput } from '../eventstore/port.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { Hasher } from './secrets.js';
 
 export interface WarrantContext {
@@ -18,6 +19,7 @@ export interface WarrantContext {
   hasher: Hasher;
   logger: Logger;
   clock: () => Date;
+  metrics: Metrics;
 }
 
 /** Who did it and in which request: stamped on every event an action appends. */

@@ -100,6 +100,7 @@ export async function issueTokens(
   const decision = decideFamily(command, initialFamilyState);
   // Answer only once the read models know the token, so introspection and policies accept it at once.
   await appendAndWait(ctx, familyStream(familyId), -1, decision.events, input.actor, TOKENS);
+  ctx.metrics.tokensIssued.inc({ grant_type: input.grantType });
   const iat = Math.floor(now.getTime() / 1000);
   const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + lifetimes.access });
   return {
@@ -207,7 +208,9 @@ export async function refreshTokens(
     if (isWrongExpectedRevision(error)) throw new InvalidGrant('the refresh token is invalid, expired or revoked', 'lost a concurrent refresh');
     throw error;
   }
+  if (decision.events[0]?.type === 'TokenRevoked') ctx.metrics.revocations.inc({ reason: 'refresh_token_reuse' });
   if (decision.error) throw refreshError(decision.error);
+  ctx.metrics.refreshes.inc();
   const refreshed = decision.events[0]!.data as { scopes: string[] };
   const iat = Math.floor(now.getTime() / 1000);
   const accessToken = await mint(ctx, { sub: issued!.subject, aud: issued!.audience, jti, clientId: client.clientId, scopes: refreshed.scopes, iat, exp: iat + lifetimes.access });
@@ -297,7 +300,8 @@ export async function revokeFamily(ctx: WarrantContext, familyId: string, reason
     const { state } = await load<FamilyState>(ctx, familyStream(familyId), initialFamilyState, evolveFamily);
     const decision = decideFamily({ type: 'Revoke', familyId, reason }, state);
     try {
-      await appendAndWait(ctx, familyStream(familyId), state.revision, decision.events, actor, TOKENS);
+      const appended = await appendAndWait(ctx, familyStream(familyId), state.revision, decision.events, actor, TOKENS);
+      if (appended) ctx.metrics.revocations.inc({ reason });
       return;
     } catch (error) {
       // A concurrent refresh moved the family on: decide again on the new state.

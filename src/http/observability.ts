@@ -1,0 +1,101 @@
+// GET /healthz (alive, with database / event store / projection lag), GET /readyz (ready for
+// traffic: database and event store reachable, projections caught up) and GET /metrics
+// (Prometheus), all from one look at the log head and the checkpoints.
+
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import type pg from 'pg';
+import type { RunnerStatus } from '../../projections/runner.js';
+import type { EventStore } from '../eventstore/port.js';
+import type { Metrics } from '../metrics.js';
+import type { RequestState } from './request-id.js';
+
+/** Lag (in events) above which /readyz says not ready. Idle projections trail by ignored events only. */
+export const READY_MAX_LAG = 1000;
+
+export interface ObservabilityDeps {
+  pool: pg.Pool;
+  store: EventStore;
+  projections: readonly string[];
+  runners: () => RunnerStatus[];
+  metrics: Metrics;
+}
+
+async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  }
+}
+
+async function look(deps: ObservabilityDeps) {
+  const [head, checkpoints] = await Promise.all([
+    attempt(() => deps.store.headPosition()),
+    attempt(async () => {
+      const { rows } = await deps.pool.query<{ name: string; position: string }>('SELECT name, position FROM projection_checkpoints');
+      return new Map(rows.map((row) => [row.name, Number(row.position)]));
+    }),
+  ]);
+  const local = new Map(deps.runners().map((status) => [status.name, status]));
+  const projections: Record<string, { position: number | null; lag: number | null; runningHere: boolean }> = {};
+  for (const name of deps.projections) {
+    const position = checkpoints.ok ? (checkpoints.value.get(name) ?? 0) : null;
+    projections[name] = {
+      position,
+      lag: head.ok && position !== null ? Math.max(0, head.value - position) : null,
+      runningHere: local.get(name)?.active ?? false,
+    };
+  }
+  return {
+    database: checkpoints.ok ? 'ok' : 'unreachable',
+    eventStore: head.ok ? 'ok' : 'unreachable',
+    head: head.ok ? head.value : null,
+    projections,
+  };
+}
+
+/** Request latency by matched route (not raw path: ids would explode the label set). */
+export function requestMetrics(metrics: Metrics): Middleware<RequestState> {
+  return async (ctx, next) => {
+    const end = metrics.requestSeconds.startTimer();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      end({ method: ctx.method, route: String(route), status: `${Math.floor(ctx.status / 100)}xx` });
+    }
+  };
+}
+
+export function observability(router: Router<RequestState>, deps: ObservabilityDeps): void {
+  router.get('/healthz', async (ctx) => {
+    const state = await look(deps);
+    const healthy = state.database === 'ok' && state.eventStore === 'ok';
+    ctx.status = healthy ? 200 : 503;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: healthy ? 'ok' : 'unavailable', ...state };
+  });
+
+  router.get('/readyz', async (ctx) => {
+    const state = await look(deps);
+    const lagging = Object.entries(state.projections).filter(([, p]) => p.lag === null || p.lag > READY_MAX_LAG).map(([name]) => name);
+    const ready = state.database === 'ok' && state.eventStore === 'ok' && lagging.length === 0;
+    ctx.status = ready ? 200 : 503;
+    ctx.set('Cache-Control', 'no-store');
+    if (!ready) ctx.set('Retry-After', '1');
+    ctx.body = { status: ready ? 'ready' : 'not_ready', ...state, lagging };
+  });
+
+  router.get('/metrics', async (ctx) => {
+    const state = await look(deps);
+    if (state.head !== null) deps.metrics.logHead.set(state.head);
+    for (const [name, p] of Object.entries(state.projections)) {
+      if (p.position !== null) deps.metrics.projectionPosition.set({ projection: name }, p.position);
+      if (p.lag !== null) deps.metrics.projectionLag.set({ projection: name }, p.lag);
+    }
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = deps.metrics.registry.contentType;
+    ctx.body = await deps.metrics.registry.metrics();
+  });
+}

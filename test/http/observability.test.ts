@@ -1,0 +1,74 @@
+// GET /metrics (Prometheus) and GET /readyz.
+
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { findClient } from '../../src/oauth/clients-read.js';
+import { issueTokens } from '../../src/oauth/tokens.js';
+import { revokedEvent } from '../support/events.js';
+import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
+
+describe('metrics and readiness', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const metric = (text: string, line: string) => {
+    const found = text.split('\n').find((l) => l.startsWith(line));
+    return found ? Number(found.slice(line.length).trim()) : undefined;
+  };
+
+  it('counts tokens by grant, refreshes, revocations by reason, OAuth errors by code; times requests by route and appends; shows projection position and lag', async () => {
+    const c = await server.client({ grantTypes: ['client_credentials', 'refresh_token', 'authorization_code'], scopes: ['read'] });
+    const cc = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(c.id, c.secret) });
+    await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(c.id, 'wrong') });
+    const issued = await issueTokens(server.auth.context, { client: (await findClient(server.auth.pool, c.id))!, subject: 'm', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: 'm' } });
+    await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: issued.refresh_token! }, { authorization: basic(c.id, c.secret) });
+    await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: issued.refresh_token! }, { authorization: basic(c.id, c.secret) }); // reuse
+    await postForm(`${server.url}/oauth/revoke`, { token: cc.body.access_token }, { authorization: basic(c.id, c.secret) });
+
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).to.equal(200);
+    expect(response.headers.get('content-type')).to.contain('text/plain');
+    const text = await response.text();
+    expect(metric(text, 'warrant_tokens_issued_total{grant_type="client_credentials"}')).to.equal(1);
+    expect(metric(text, 'warrant_tokens_issued_total{grant_type="authorization_code"}')).to.equal(1);
+    expect(metric(text, 'warrant_token_refreshes_total')).to.equal(1);
+    expect(metric(text, 'warrant_token_revocations_total{reason="refresh_token_reuse"}')).to.equal(1);
+    expect(metric(text, 'warrant_token_revocations_total{reason="revoked_by_client"}')).to.equal(1);
+    expect(metric(text, 'warrant_oauth_errors_total{error="invalid_client"}')).to.equal(1);
+    expect(metric(text, 'warrant_oauth_errors_total{error="invalid_grant"}')).to.equal(1);
+    expect(metric(text, 'warrant_http_request_duration_seconds_count{method="POST",route="/oauth/token",status="2xx"}')).to.be.at.least(2);
+    expect(metric(text, 'warrant_eventstore_append_duration_seconds_count')).to.be.at.least(5);
+    expect(metric(text, 'warrant_projection_position{projection="tokens"}')).to.be.greaterThan(0);
+    expect(metric(text, 'warrant_projection_lag_events{projection="tokens"}')).to.be.a('number');
+    expect(metric(text, 'warrant_eventstore_head_position')).to.be.greaterThan(0);
+    expect(text).to.contain('warrant_process_cpu_user_seconds_total');
+    expect(text).not.to.contain(c.secret);
+  });
+
+  it('/readyz is 200 when caught up, 503 with the lagging projections when the read models fall behind', async () => {
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).to.equal(200);
+    expect(((await ready.json()) as { status: string }).status).to.equal('ready');
+    await Promise.all(server.auth.runners.map((r) => r.stop()));
+    try {
+      await Promise.all(Array.from({ length: 11 }, () => server.auth.store.append(`token-${randomUUID()}`, Array.from({ length: 100 }, revokedEvent), { expectedRevision: 'no_stream' })));
+      const behind = await fetch(`${server.url}/readyz`);
+      expect(behind.status).to.equal(503);
+      expect(behind.headers.get('retry-after')).to.equal('1');
+      const body = (await behind.json()) as { status: string; lagging: string[] };
+      expect(body.status).to.equal('not_ready');
+      expect(body.lagging).to.include('tokens');
+      expect((await fetch(`${server.url}/healthz`)).status).to.equal(200); // alive all the same
+    } finally {
+      server.auth.runners.forEach((r) => r.start());
+    }
+    await server.auth.waiter.waitFor(await server.auth.store.headPosition(), { timeoutMs: 15_000 });
+    expect((await fetch(`${server.url}/readyz`)).status).to.equal(200);
+  });
+});
