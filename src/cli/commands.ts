@@ -17,6 +17,7 @@ import { verifyAll } from '../audit/verify.js';
 import { progress } from './progress.js';
 import { createUser, UserError } from '../users/directory.js';
 import { createPersonalToken } from '../oauth/personal.js';
+import { purge } from '../oauth/purge.js';
 
 export interface CliHelpers {
   context(): { config: Config; logger: Logger };
@@ -291,5 +292,23 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
       if (options.json) return out(JSON.stringify(created));
       out(`Personal access token "${created.name}" (id ${created.id}), expires ${created.expires_at}:`);
       return out(created.access_token);
+    });
+
+  program
+    .command('purge')
+    .description('remove expired and revoked rows from the read models (events are kept; valid refresh chains are never touched)')
+    .option('--expired', 'only expired tokens, codes and device codes')
+    .option('--revoked', 'only revoked token families')
+    .option('--hours <n>', 'only what expired or was revoked more than n hours ago', '0')
+    .action(async (options: { expired?: boolean; revoked?: boolean; hours: string }) => {
+      const hours = Number(options.hours);
+      if (!Number.isFinite(hours) || hours < 0) fail('--hours must be a non-negative number', 2);
+      const both = !options.expired && !options.revoked;
+      const { config, logger } = context();
+      const result = await withDatabase(config, logger, async (pool) => {
+        await migrate(pool);
+        return purge(pool, { expired: both || !!options.expired, revoked: both || !!options.revoked, hours });
+      });
+      out(`Purged ${result.families} token families (${result.accessTokens} access tokens, ${result.refreshTokens} refresh tokens), ${result.codes} authorization codes, ${result.devices} device codes.`);
     });
 }
