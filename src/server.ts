@@ -27,6 +27,7 @@ import { authorizationEndpoint, type Authenticate } from './http/authorize.js';
 import { Sessions } from './http/session.js';
 import { personalTokensApi } from './http/personal.js';
 import { deviceEndpoints } from './http/device.js';
+import { openApiEndpoint } from './http/openapi.js';
 import { clientsApi } from './http/clients.js';
 import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
@@ -158,6 +159,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   authorizationEndpoint(router, context, sessions, options.authenticate);
   personalTokensApi(router, context, sessions, options.authenticate);
   deviceEndpoints(router, context, sessions, options.authenticate);
+  openApiEndpoint(router, config.issuer);
   app.use(requestId(logger));
   app.use(requestMetrics(metrics));
   app.use(errorHandler(metrics));

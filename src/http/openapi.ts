@@ -1,0 +1,115 @@
+// GET /openapi.json: an OpenAPI 3.1 description of every HTTP API, built from the same ajv schemas
+// that validate the requests (src/http/schemas.ts, src/http/clients.ts), so the two cannot drift.
+
+import type Router from '@koa/router';
+import { createClientSchema, updateClientSchema } from './clients.js';
+import type { RequestState } from './request-id.js';
+import { deviceRequestSchema, tokenOperationSchema, tokenRequestSchema } from './schemas.js';
+
+type Json = Record<string, unknown>;
+
+const oauthError: Json = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+};
+
+const errors = (...statuses: number[]): Json =>
+  Object.fromEntries(statuses.map((status) => [String(status), { description: 'RFC 6749 §5.2 error', content: { 'application/json': { schema: { $ref: '#/components/schemas/OAuthError' } } } }]));
+
+const json = (description: string, schema: Json = { type: 'object' }): Json => ({ description, content: { 'application/json': { schema } } });
+const html = (description: string): Json => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+const form = (schema: object): Json => ({ required: true, content: { 'application/x-www-form-urlencoded': { schema } } });
+const jsonBody = (schema: object): Json => ({ required: true, content: { 'application/json': { schema } } });
+const path = (name: string, description: string): Json => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
+const query = (name: string, description: string, schema: Json = { type: 'string' }): Json => ({ name, in: 'query', required: false, schema, description });
+// client_secret_post (client_id + client_secret in the form) has no OpenAPI scheme: see the schemas.
+const clientAuth = [{ clientSecretBasic: [] }, {}];
+const admin = [{ bearer: ['warrant:admin'] }];
+const auditor = [{ bearer: ['warrant:audit'] }];
+const cursor = [query('after', 'position cursor from the previous page', { type: 'integer', minimum: 0 }), query('limit', 'page size', { type: 'integer', minimum: 1 })];
+
+export function openApiDocument(issuer: string): Json {
+  const paths: Record<string, Record<string, Json>> = {
+    '/healthz': { get: { summary: 'Liveness, with database, event store and projection lag', responses: { 200: json('alive'), 503: json('database or event store unreachable') } } },
+    '/readyz': { get: { summary: 'Readiness: reachable and projections caught up', responses: { 200: json('ready'), 503: json('not ready') } } },
+    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { 200: json('OpenAPI 3.1') } } },
+    '/.well-known/oauth-authorization-server': { get: { summary: 'RFC 8414 metadata', responses: { 200: json('metadata') } } },
+    '/oauth/jwks': { get: { summary: 'Active and retiring public keys', responses: { 200: { description: 'JWK set', content: { 'application/jwk-set+json': { schema: { type: 'object' } } } } } } },
+    '/oauth/token': {
+      post: { summary: 'Token endpoint (RFC 6749 §3.2)', security: clientAuth, requestBody: form(tokenRequestSchema), responses: { 200: json('tokens'), ...errors(400, 401, 413, 503) } },
+    },
+    '/oauth/revoke': { post: { summary: 'Revocation (RFC 7009)', security: clientAuth, requestBody: form(tokenOperationSchema), responses: { 200: { description: 'revoked, or unknown' }, ...errors(400, 401, 413, 503) } } },
+    '/oauth/introspect': { post: { summary: 'Introspection (RFC 7662)', security: clientAuth, requestBody: form(tokenOperationSchema), responses: { 200: json('active or {"active": false}'), ...errors(400, 401, 413) } } },
+    '/oauth/device/code': { post: { summary: 'Device authorization (RFC 8628 §3.1)', security: clientAuth, requestBody: form(deviceRequestSchema), responses: { 200: json('device and user codes'), ...errors(400, 401) } } },
+    '/oauth/device': {
+      get: { summary: 'Device verification page', parameters: [query('user_code', 'code shown on the device')], responses: { 200: html('enter the code'), 302: { description: 'to the login page' } } },
+      post: { summary: 'Device verification: code, then approve or deny', requestBody: form({ type: 'object', properties: { user_code: { type: 'string' }, csrf: { type: 'string' }, decision: { enum: ['approve', 'deny'] } } }), responses: { 200: html('consent or result'), 400: html('unknown or expired code'), 403: html('CSRF') } },
+    },
+    '/oauth/authorize': {
+      get: {
+        summary: 'Authorization endpoint (RFC 6749 §4.1, RFC 7636)',
+        parameters: ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'resource'].map((name) => query(name, name)),
+        responses: { 200: html('consent page'), 302: { description: 'to the login page, or back to the client with code or error' }, 400: html('error shown before the redirect URI is trusted') },
+      },
+      post: { summary: 'Consent decision', requestBody: form({ type: 'object', properties: { decision: { enum: ['approve', 'deny'] }, csrf: { type: 'string' } } }), responses: { 302: { description: 'back to the client' }, 403: html('CSRF') } },
+    },
+    '/oauth/login': {
+      get: { summary: 'Login page', parameters: [query('return_to', 'where to go after signing in')], responses: { 200: html('login form') } },
+      post: { summary: 'Sign in', requestBody: form({ type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' }, csrf: { type: 'string' }, return_to: { type: 'string' } } }), responses: { 302: { description: 'signed in' }, 401: html('wrong username or password'), 403: html('CSRF') } },
+    },
+    '/oauth/assets/style.css': { get: { summary: 'The pages’ stylesheet', responses: { 200: { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } } },
+    '/oauth/clients': {
+      post: { summary: 'Register a client', security: admin, requestBody: jsonBody(createClientSchema), responses: { 201: json('the client, with its secret (once)'), ...errors(400, 401, 403) } },
+      get: { summary: 'List clients', security: admin, parameters: [query('after', 'last client id of the previous page'), query('limit', 'page size', { type: 'integer' }), query('revoked', 'include revoked', { type: 'string', enum: ['true', 'false'] })], responses: { 200: json('clients'), ...errors(400, 401, 403) } },
+    },
+    '/oauth/clients/{id}': {
+      get: { summary: 'Show a client', security: admin, parameters: [path('id', 'client id')], responses: { 200: json('client'), ...errors(401, 403, 404) } },
+      patch: { summary: 'Update a client', security: admin, parameters: [path('id', 'client id')], requestBody: jsonBody(updateClientSchema), responses: { 200: json('client'), ...errors(400, 401, 403, 404) } },
+      delete: { summary: 'Revoke a client (all its tokens stop working)', security: admin, parameters: [path('id', 'client id')], responses: { 200: json('client'), ...errors(401, 403, 404) } },
+    },
+    '/oauth/clients/{id}/secret': { post: { summary: 'Rotate a client secret', security: admin, parameters: [path('id', 'client id')], responses: { 200: json('the new secret (once)'), ...errors(401, 403, 404) } } },
+    '/oauth/subjects/{sub}/revoke': { post: { summary: 'Revoke every token family of a user', security: admin, parameters: [path('sub', 'subject')], responses: { 200: json('count revoked'), ...errors(401, 403) } } },
+    '/oauth/personal-access-tokens': {
+      get: { summary: "The signed-in user's personal access tokens", responses: { 200: json('tokens and a CSRF token'), ...errors(401) } },
+      post: { summary: 'Create a personal access token', requestBody: jsonBody({ type: 'object', required: ['name'], properties: { name: { type: 'string' }, scope: { type: 'string' } } }), responses: { 201: json('the token (once)'), ...errors(400, 401, 403) } },
+    },
+    '/oauth/personal-access-tokens/{id}': { delete: { summary: 'Revoke a personal access token', parameters: [path('id', 'token id')], responses: { 204: { description: 'revoked' }, ...errors(401, 403, 404) } } },
+    '/audit/tokens/{id}': { get: { summary: "A token family's history (id: jti or family id)", security: auditor, parameters: [path('id', 'jti or family id')], responses: { 200: json('history'), ...errors(401, 403, 404) } } },
+    '/audit/tokens/{id}/state': { get: { summary: 'State at an instant', security: auditor, parameters: [path('id', 'jti or family id'), { ...query('at', 'RFC 3339 instant', { type: 'string', format: 'date-time' }), required: true }], responses: { 200: json('state'), ...errors(400, 401, 403, 404) } } },
+    '/audit/clients/{clientId}': { get: { summary: "A client's history and token families", security: auditor, parameters: [path('clientId', 'client id'), ...cursor], responses: { 200: json('history'), ...errors(400, 401, 403, 404) } } },
+    '/audit/subjects/{sub}/tokens': { get: { summary: "A user's token families", security: auditor, parameters: [path('sub', 'subject'), ...cursor], responses: { 200: json('families'), ...errors(400, 401, 403) } } },
+    '/audit/events': {
+      get: {
+        summary: 'The event feed (NDJSON with Accept: application/x-ndjson)',
+        security: auditor,
+        parameters: [query('type', 'event type'), query('client_id', 'client id'), query('subject', 'subject'), query('since', 'RFC 3339', { type: 'string', format: 'date-time' }), query('until', 'RFC 3339', { type: 'string', format: 'date-time' }), ...cursor],
+        responses: { 200: { description: 'a page, or an NDJSON stream', content: { 'application/json': { schema: { type: 'object' } }, 'application/x-ndjson': { schema: { type: 'string' } } } }, ...errors(400, 401, 403) },
+      },
+    },
+    '/audit/streams/{stream}/verify': { get: { summary: 'Verify a stream’s hash chain', security: auditor, parameters: [path('stream', 'stream id')], responses: { 200: json('verdict'), ...errors(401, 403, 404) } } },
+    '/audit/ui': { get: { summary: 'Timeline page', responses: { 200: html('self-contained page') } } },
+  };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Warrant', version: '0.1.0', description: 'Event-sourced OAuth 2 authorization server' },
+    servers: [{ url: issuer }],
+    paths,
+    components: {
+      schemas: { OAuthError: oauthError },
+      securitySchemes: {
+        clientSecretBasic: { type: 'http', scheme: 'basic', description: 'client_secret_basic (RFC 6749 §2.3.1)' },
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068)' },
+      },
+    },
+  };
+}
+
+export function openApiEndpoint(router: Router<RequestState>, issuer: string): void {
+  const document = openApiDocument(issuer);
+  router.get('/openapi.json', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = document;
+  });
+}
