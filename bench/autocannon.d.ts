@@ -65,3 +65,13 @@ declare module 'autocannon' {
 
   export default function autocannon(options: Options): Instance;
 }
+
+// node-oidc-provider ships no types; the benchmark uses only its constructor and callback().
+declare module 'oidc-provider' {
+  import type { RequestListener } from 'node:http';
+
+  export default class Provider {
+    constructor(issuer: string, configuration: object);
+    callback(): RequestListener;
+  }
+}
