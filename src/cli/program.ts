@@ -17,6 +17,7 @@ import { ensureKey, readStoredKeys } from '../keys/keystore.js';
 import { ensurePepper } from '../keys/pepper.js';
 import { OAuthError } from '../oauth/errors.js';
 import { registerCommands } from './commands.js';
+import { progress } from './progress.js';
 import type pg from 'pg';
 
 
@@ -146,7 +147,8 @@ export function buildProgram(): Command {
       await withDatabase(config, logger, async (pool, store) => {
         await migrate(pool);
         for (const projection of projections.filter((p) => names.length === 0 || names.includes(p.name))) {
-          const result = await rebuildProjection({ pool, store, projection });
+          const bar = progress(`rebuilding ${projection.name}`, await store.headPosition());
+          const result = await rebuildProjection({ pool, store, projection, onProgress: (position) => bar.update(position) }).finally(() => bar.stop());
           process.stdout.write(`Rebuilt ${projection.name}: ${result.events} events, checkpoint ${result.position}\n`);
         }
       });

@@ -101,6 +101,16 @@ describe('warrant CLI', function () {
     expect(result.stderr).not.to.contain('    at ');
   });
 
+  it('every command and subcommand answers --help with its usage', async () => {
+    const commands = [[], ['serve'], ['install'], ['migrate'], ['config'], ['purge'], ['keys', 'list'], ['keys', 'rotate'], ['client', 'create'], ['client', 'list'], ['client', 'show'],
+      ['client', 'revoke'], ['client', 'rotate-secret'], ['user', 'create'], ['token', 'create'], ['projections', 'status'], ['projections', 'rebuild'], ['audit', 'token'], ['audit', 'verify']];
+    const results = await Promise.all(commands.map((command) => run([...command, '--help'])));
+    results.forEach((result, i) => {
+      expect(result.code, commands[i]!.join(' ')).to.equal(0);
+      expect(result.stdout, commands[i]!.join(' ')).to.match(/^Usage: warrant/);
+    });
+  });
+
   it('an unknown command or bad setting is a clear error', async () => {
     const bad = await run(['projections', 'rebuild', 'nope']);
     expect(bad.code).to.equal(2);
