@@ -21,6 +21,7 @@ const EVENT_TYPES = Object.keys(schemas);
 function query(ctx: Context, name: string): string | undefined {
   const value = ctx.query[name];
   if (Array.isArray(value)) throw new InvalidRequest(`parameter ${name} is repeated`);
+  if (typeof value === 'string' && /[\u0000-\u001f\u007f]/.test(value)) throw new InvalidRequest(`parameter ${name} contains control characters`);
   return value === undefined || value === '' ? undefined : value;
 }
 
@@ -42,7 +43,7 @@ function page(ctx: Context, defaultLimit: number, maxLimit: number): { after: nu
 
 function subjectParam(ctx: Context): string {
   const subject = ctx.params['sub'] ?? '';
-  if (subject.length === 0 || subject.length > 255) throw new NotFound('no such subject');
+  if (subject.length === 0 || subject.length > 255 || /[\u0000-\u001f\u007f]/.test(subject)) throw new NotFound('no such subject');
   return subject;
 }
 

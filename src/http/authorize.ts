@@ -55,6 +55,7 @@ const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 function single(params: Record<string, unknown>, name: string): string | undefined {
   const value = params[name];
   if (Array.isArray(value)) throw new PageError(400, 'Invalid request', `parameter ${name} is repeated`);
+  if (typeof value === 'string' && /[\u0000-\u001f\u007f]/.test(value)) throw new PageError(400, 'Invalid request', `parameter ${name} contains control characters`);
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
@@ -193,8 +194,9 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
 
   router.post('/oauth/authorize', async (koa) => {
     const params = Object.fromEntries(await readForm(koa, ctx.config.bodyLimit));
-    // The decision comes from a form this server rendered for this session: no token, no decision.
-    if (!authenticate && !sessions.checkCsrf(koa, params['csrf'])) {
+    // The decision comes from a form this server rendered for this browser: no token, no decision
+    // (also in library mode, where the host app's session cookie alone would otherwise suffice).
+    if (!sessions.checkCsrf(koa, params['csrf'])) {
       return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Start again from the application.'));
     }
     const decision = params['decision'];

@@ -39,7 +39,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     const subject = await who(koa);
     const userCode = (params.get('user_code') ?? '').slice(0, 20);
     if (!subject) return loginFirst(koa, userCode || undefined);
-    if (!authenticate && !sessions.checkCsrf(koa, params.get('csrf'))) {
+    if (!sessions.checkCsrf(koa, params.get('csrf'))) {
       return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
     }
     const pending = await findPending(ctx, userCode);

@@ -1,9 +1,10 @@
-// POST /oauth/introspect (RFC 7662). §2.1: the caller authenticates as a client. §2.2: an active
+// POST /oauth/introspect (RFC 7662). §2.1: the caller authenticates as a confidential client. §2.2: an active
 // token is described; anything else is only {"active": false}. One indexed read-model lookup.
 
 import type Router from '@koa/router';
 import { authenticateClient } from '../oauth/client-auth.js';
 import type { WarrantContext } from '../oauth/context.js';
+import { InvalidClient } from '../oauth/errors.js';
 import { introspect } from '../oauth/tokens.js';
 import { readForm } from './form.js';
 import type { RequestState } from './request-id.js';
@@ -14,7 +15,9 @@ export function introspectionEndpoint(router: Router<RequestState>, ctx: Warrant
     koa.set('Cache-Control', 'no-store');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenOperationSchema, params);
-    await authenticateClient(ctx, koa.get('authorization') || undefined, params);
+    const { method } = await authenticateClient(ctx, koa.get('authorization') || undefined, params);
+    // RFC 7662 §2.1/§4: a public client id is no credential; otherwise anyone could scan tokens.
+    if (method === 'none') throw new InvalidClient('introspection needs a confidential client');
     koa.body = await introspect(ctx, { token: body['token']!, hint: body['token_type_hint'] });
   });
 }

@@ -1,6 +1,6 @@
 // /oauth/personal-access-tokens for the signed-in user (session cookie, or the host app's
 // `authenticate`). Mutations need the JSON content type (a cross-site form cannot send it without
-// a CORS preflight) and, with Warrant's own session, the X-CSRF-Token from the list response.
+// a CORS preflight) and the X-CSRF-Token from the list response.
 
 import type Router from '@koa/router';
 import type { Context } from 'koa';
@@ -17,7 +17,7 @@ export function personalTokensApi(router: Router<RequestState>, ctx: WarrantCont
   async function user(koa: Context, mutating: boolean): Promise<string> {
     const subject = authenticate ? await authenticate(koa) : sessions.get(koa)?.sub;
     if (!subject) throw new OAuthError(401, 'access_denied', 'sign in first');
-    if (mutating && !authenticate && !sessions.checkCsrf(koa, koa.get('x-csrf-token') || undefined)) {
+    if (mutating && !sessions.checkCsrf(koa, koa.get('x-csrf-token') || undefined)) {
       throw new OAuthError(403, 'access_denied', 'missing or invalid X-CSRF-Token');
     }
     return subject;
@@ -27,7 +27,7 @@ export function personalTokensApi(router: Router<RequestState>, ctx: WarrantCont
   router.get('/oauth/personal-access-tokens', async (koa) => {
     const subject = await user(koa, false);
     koa.set('Cache-Control', 'no-store');
-    koa.body = { tokens: await listPersonalTokens(ctx, subject), ...(authenticate ? {} : { csrf_token: sessions.csrf(koa) }) };
+    koa.body = { tokens: await listPersonalTokens(ctx, subject), csrf_token: sessions.csrf(koa) };
   });
 
   router.post('/oauth/personal-access-tokens', async (koa) => {

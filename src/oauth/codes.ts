@@ -71,7 +71,9 @@ export async function redeemCode(
   const familyId = randomUUID();
   const outcome = decideRedeem(state, {
     clientId: client.clientId,
-    redirectUri: input.redirectUri,
+    // RFC 6749 §4.1.3 requires redirect_uri only if the authorization request had it; with a
+    // single registered URI, omitting it at both steps means that URI.
+    redirectUri: input.redirectUri ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined),
     verifier: input.codeVerifier,
     verifierChallenge: input.codeVerifier ? s256(input.codeVerifier) : undefined,
     familyId,

@@ -43,6 +43,7 @@ export function parseResource(raw: string | undefined, fallback: string): string
     throw new InvalidTarget('resource must be an absolute URI');
   }
   if (url.hash || raw.includes('#') || raw.length > 2000) throw new InvalidTarget('resource must not have a fragment');
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new InvalidTarget('resource must not contain control characters');
   return [raw];
 }
 

@@ -214,6 +214,16 @@ describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
     expect(((await stolen.json()) as { error: string }).error).to.equal('invalid_grant');
   });
 
+  it('a client with one registered redirect URI may omit redirect_uri at both steps (RFC 6749 §4.1.3)', async () => {
+    const { verifier, location } = await codeFor(spa, { redirect_uri: '' });
+    const res = await fetch(`${server.url}/oauth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: location.searchParams.get('code')!, code_verifier: verifier, client_id: spa.id }),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).to.equal(200);
+  });
+
   it('an expired code is refused', async () => {
     const quick = await startTestServer({ config: { authorizationCodeTtl: 1 } });
     try {
@@ -250,6 +260,17 @@ describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
       const token = await fetch(`${host.url}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: app.id }) });
       const body = (await token.json()) as { access_token: string };
       expect((await host.auth.policy.authenticate(`Bearer ${body.access_token}`)).subject).to.equal('host-user-7');
+
+      // The consent form is CSRF-protected in library mode too: the host's cookie alone approves nothing.
+      const third = await host.client({ confidential: false, grantTypes: ['authorization_code'], scopes: ['read'], redirectUris: [redirectUri] });
+      const forged = await fetch(`${host.url}/oauth/authorize`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'x-host-user': 'host-user-7', 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ response_type: 'code', client_id: third.id, redirect_uri: redirectUri, scope: 'read', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', decision: 'approve' }),
+      });
+      expect(forged.status).to.equal(403);
+      expect(forged.headers.get('location')).to.equal(null);
     } finally {
       await host.stop();
     }

@@ -55,8 +55,12 @@ describe('POST /oauth/revoke and POST /oauth/introspect', function () {
       }
     });
 
-    it('requires client authentication', async () => {
+    it('requires client authentication, and a public client id is not enough (no token scanning)', async () => {
       const t = await tokens();
+      const publicClient = await server.client({ confidential: false, grantTypes: ['authorization_code'], redirectUris: ['https://x.example/cb'] });
+      const scan = await postForm(`${server.url}/oauth/introspect`, { token: t.issued.access_token, client_id: publicClient.id });
+      expect(scan.status).to.equal(401);
+      expect(scan.body.error).to.equal('invalid_client');
       const res = await postForm(`${server.url}/oauth/introspect`, { token: t.issued.access_token });
       expect(res.status).to.equal(401);
       expect(res.body.error).to.equal('invalid_client');

@@ -57,6 +57,12 @@ describe('POST /oauth/token', function () {
       expect((await oauth.validateJwtAccessToken(server.as, request, 'https://api.example/', insecure)).aud).to.equal('https://api.example/');
       const bad = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', resource: 'https://api.example/#x' }, { authorization: basic((await server.client()).id, secret) });
       expect(bad.status).to.be.oneOf([400, 401]);
+      const control = await postForm(`${server.url}/oauth/token`, 'grant_type=client_credentials&resource=https%3A%2F%2Fapi.example%2F%00', { authorization: basic((await server.client()).id, 'x') });
+      expect(control.status).to.be.oneOf([400, 401]);
+      const c2 = await server.client();
+      const nul = await postForm(`${server.url}/oauth/token`, 'grant_type=client_credentials&resource=https%3A%2F%2Fapi.example%2F%00', { authorization: basic(c2.id, c2.secret) });
+      expect(nul.status).to.equal(400);
+      expect(nul.body.error).to.equal('invalid_request');
     });
 
     it('uses a per-client access-token lifetime', async () => {
