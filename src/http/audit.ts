@@ -11,6 +11,7 @@ import type { EventFilter } from '../eventstore/port.js';
 import { isUuid } from '../oauth/clients-read.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { InvalidRequest, NotFound } from '../oauth/errors.js';
+import { hasControlCharacters } from '../oauth/text.js';
 import { revokeFamily } from '../oauth/tokens.js';
 import type { Policy } from '../policy/policy.js';
 import type { RequestState } from './request-id.js';
@@ -21,7 +22,7 @@ const EVENT_TYPES = Object.keys(schemas);
 function query(ctx: Context, name: string): string | undefined {
   const value = ctx.query[name];
   if (Array.isArray(value)) throw new InvalidRequest(`parameter ${name} is repeated`);
-  if (typeof value === 'string' && /[\u0000-\u001f\u007f]/.test(value)) throw new InvalidRequest(`parameter ${name} contains control characters`);
+  if (typeof value === 'string' && hasControlCharacters(value)) throw new InvalidRequest(`parameter ${name} contains control characters`);
   return value === undefined || value === '' ? undefined : value;
 }
 
@@ -43,7 +44,7 @@ function page(ctx: Context, defaultLimit: number, maxLimit: number): { after: nu
 
 function subjectParam(ctx: Context): string {
   const subject = ctx.params['sub'] ?? '';
-  if (subject.length === 0 || subject.length > 255 || /[\u0000-\u001f\u007f]/.test(subject)) throw new NotFound('no such subject');
+  if (subject.length === 0 || subject.length > 255 || hasControlCharacters(subject)) throw new NotFound('no such subject');
   return subject;
 }
 

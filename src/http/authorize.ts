@@ -11,6 +11,7 @@ import { findClient, type ClientRecord } from '../oauth/clients-read.js';
 import { issueCode } from '../oauth/codes.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { OAuthError } from '../oauth/errors.js';
+import { hasControlCharacters } from '../oauth/text.js';
 import { parseResource, parseScope } from '../oauth/tokens.js';
 import { checkLogin, findUser } from '../users/directory.js';
 import { readForm } from './form.js';
@@ -55,7 +56,7 @@ const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
 function single(params: Record<string, unknown>, name: string): string | undefined {
   const value = params[name];
   if (Array.isArray(value)) throw new PageError(400, 'Invalid request', `parameter ${name} is repeated`);
-  if (typeof value === 'string' && /[\u0000-\u001f\u007f]/.test(value)) throw new PageError(400, 'Invalid request', `parameter ${name} contains control characters`);
+  if (typeof value === 'string' && hasControlCharacters(value)) throw new PageError(400, 'Invalid request', `parameter ${name} contains control characters`);
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 

@@ -13,6 +13,7 @@ import type { ClientRecord } from './clients-read.js';
 import type { Actor, WarrantContext } from './context.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, OAuthError, UnauthorizedClient } from './errors.js';
 import { randomId, randomSecret } from './secrets.js';
+import { hasControlCharacters } from './text.js';
 
 const TOKENS = projectionsFor(['TokenIssued', 'TokenRefreshed', 'TokenRevoked']);
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -43,7 +44,7 @@ export function parseResource(raw: string | undefined, fallback: string): string
     throw new InvalidTarget('resource must be an absolute URI');
   }
   if (url.hash || raw.includes('#') || raw.length > 2000) throw new InvalidTarget('resource must not have a fragment');
-  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new InvalidTarget('resource must not contain control characters');
+  if (hasControlCharacters(raw)) throw new InvalidTarget('resource must not contain control characters');
   return [raw];
 }
 
