@@ -1,19 +1,10 @@
 // Client lookups in the `clients` read model (one indexed query each).
 
 import type pg from 'pg';
-import type { GrantType } from '../events/types.js';
+import type { ClientRegistered, GrantType } from '../events/types.js';
 
-export interface ClientRecord {
-  clientId: string;
-  name: string;
-  confidential: boolean;
-  secretHash: string | null;
-  grantTypes: GrantType[];
-  scopes: string[];
-  redirectUris: string[];
-  firstParty: boolean;
-  accessTokenTtl: number | null;
-  refreshTokenTtl: number | null;
+/** A client as the read model holds it: its registration as amended, plus status and times. */
+export interface ClientRecord extends ClientRegistered {
   revoked: boolean;
   createdAt: string;
   updatedAt: string;
