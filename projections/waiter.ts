@@ -136,6 +136,21 @@ export class ProjectionWaiter {
     this.#poller = undefined;
   }
 
+  /**
+   * What this process knows of one projection's checkpoint, and under which LISTEN epoch (0 when
+   * not listening: then nothing learned here is known to be current). While the epoch is
+   * unchanged, every later commit of the projection raises the position once its notification
+   * arrives — before any writer in this process that waited for it is answered.
+   */
+  known(name: string): { position: number; epoch: number } {
+    return { position: this.#known.get(name) ?? -1, epoch: this.#listener.epoch };
+  }
+
+  /** Starts listening if not yet (waitFor does so too); never throws. */
+  listen(): Promise<void> {
+    return this.#closed ? Promise.resolve() : this.#listener.ensure();
+  }
+
   /** Reads every checkpoint from the database. */
   async refresh(): Promise<Map<string, number>> {
     const { rows } = await this.#pool.query<{ name: string; position: string }>('SELECT name, position FROM projection_checkpoints');

@@ -35,6 +35,7 @@ import { revocationEndpoint } from './http/revoke.js';
 import { tokenEndpoint } from './http/token.js';
 import { ensureKey, KeyStore, readStoredKeys } from './keys/keystore.js';
 import { ensurePepper, loadPepper } from './keys/pepper.js';
+import { ClientCache } from './oauth/client-cache.js';
 import type { WarrantContext } from './oauth/context.js';
 import { Hasher } from './oauth/secrets.js';
 import { createPolicy, type Policy } from './policy/policy.js';
@@ -135,6 +136,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     pool,
     store,
     waiter,
+    clients: new ClientCache({ pool, waiter }),
     keys,
     hasher: new Hasher(pepper),
     logger,

@@ -18,6 +18,7 @@ export class ChannelListener {
   #client: pg.Client | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  #epoch = 0;
 
   constructor(options: ChannelListenerOptions) {
     if (!/^[a-z_][a-z0-9_]*$/.test(options.channel)) throw new Error(`not a plain channel name: ${options.channel}`);
@@ -26,6 +27,15 @@ export class ChannelListener {
 
   get listening(): boolean {
     return this.#client !== undefined;
+  }
+
+  /**
+   * Counts successful LISTENs; 0 while not listening. Anything learned under one epoch is
+   * current only while the epoch is unchanged: a reconnect means notifications may have been
+   * missed.
+   */
+  get epoch(): number {
+    return this.#client ? this.#epoch : 0;
   }
 
   /** Connects and LISTENs if not already; never throws (a failure leaves `listening` false). */
@@ -58,6 +68,7 @@ export class ChannelListener {
       return;
     }
     this.#client = client;
+    this.#epoch += 1;
     this.#options.onListening?.();
   }
 

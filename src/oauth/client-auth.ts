@@ -3,7 +3,7 @@
 // secrets compared in constant time; every failure is the same invalid_client (401).
 
 import type { Params } from '../http/form.js';
-import { findClient, type ClientRecord } from './clients-read.js';
+import type { ClientRecord } from './clients-read.js';
 import type { WarrantContext } from './context.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 
@@ -51,7 +51,7 @@ export async function authenticateClient(ctx: WarrantContext, authorization: str
   }
 
   const basic = method === 'client_secret_basic';
-  const client = await findClient(ctx.pool, id);
+  const client = await ctx.clients.find(id);
   if (!client || client.revoked) {
     // Spend the same time as a real comparison, so probing for client ids learns nothing.
     ctx.hasher.matches(secret ?? '', null);

@@ -8,6 +8,7 @@ import type { EventStore, MetadataInput } from '../eventstore/port.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { ClientCache } from './client-cache.js';
 import type { Hasher } from './secrets.js';
 
 export interface WarrantContext {
@@ -15,6 +16,8 @@ export interface WarrantContext {
   pool: pg.Pool;
   store: EventStore;
   waiter: ProjectionWaiter;
+  /** Client authentication's view of the clients read model (src/oauth/client-cache.ts). */
+  clients: ClientCache;
   keys: KeyStore;
   hasher: Hasher;
   logger: Logger;

@@ -100,11 +100,14 @@ export async function issueTokens(
     name: input.name ?? null,
   };
   const decision = decideFamily(command, initialFamilyState);
-  // Answer only once the read models know the token, so introspection and policies accept it at once.
-  await appendAndWait(ctx, familyStream(familyId), -1, decision.events, input.actor, TOKENS);
-  ctx.metrics.tokensIssued.inc({ grant_type: input.grantType });
   const iat = Math.floor(now.getTime() / 1000);
-  const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + lifetimes.access });
+  // Sign while the event is appended; the token is handed out only if the append succeeded, and
+  // only once the read models know it, so introspection and policies accept it at once.
+  const [accessToken] = await Promise.all([
+    mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + lifetimes.access }),
+    appendAndWait(ctx, familyStream(familyId), -1, decision.events, input.actor, TOKENS),
+  ]);
+  ctx.metrics.tokensIssued.inc({ grant_type: input.grantType });
   return {
     familyId,
     access_token: accessToken,
