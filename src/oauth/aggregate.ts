@@ -34,6 +34,10 @@ export async function appendAndWait(
 ): Promise<Appended | undefined> {
   if (events.length === 0) return undefined;
   const result = await ctx.store.append(stream, events, { expectedRevision: revision < 0 ? NO_STREAM : revision, metadata: actor });
-  if (projections.length > 0) await ctx.waiter.waitFor(result.position, { projections });
+  if (projections.length > 0) {
+    const stop = ctx.metrics.readModelWaitSeconds.startTimer();
+    await ctx.waiter.waitFor(result.position, { projections });
+    stop();
+  }
   return { position: result.position, events: result.events };
 }

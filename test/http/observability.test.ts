@@ -44,6 +44,8 @@ describe('metrics and readiness', function () {
     expect(metric(text, 'warrant_oauth_errors_total{error="invalid_grant"}')).to.equal(1);
     expect(metric(text, 'warrant_http_request_duration_seconds_count{method="POST",route="/oauth/token",status="2xx"}')).to.be.at.least(2);
     expect(metric(text, 'warrant_eventstore_append_duration_seconds_count')).to.be.at.least(5);
+    // Every write above waited for its read models: issuances, refresh, reuse revocation, revoke.
+    expect(metric(text, 'warrant_projection_wait_seconds_count')).to.be.at.least(5);
     expect(metric(text, 'warrant_projection_position{projection="tokens"}')).to.be.greaterThan(0);
     expect(metric(text, 'warrant_projection_lag_events{projection="tokens"}')).to.be.a('number');
     expect(metric(text, 'warrant_eventstore_head_position')).to.be.greaterThan(0);
