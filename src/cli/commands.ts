@@ -14,7 +14,7 @@ import type pg from 'pg';
 import type { EventStore } from '../eventstore/port.js';
 import { familyHistory, findFamily } from '../audit/history.js';
 import { verifyAll } from '../audit/verify.js';
-import { progress } from './progress.js';
+import { progress, type Progress } from './progress.js';
 import { createUser, UserError } from '../users/directory.js';
 import { createPersonalToken } from '../oauth/personal.js';
 import { purge } from '../oauth/purge.js';
@@ -307,7 +307,21 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
       const { config, logger } = context();
       const result = await withDatabase(config, logger, async (pool) => {
         await migrate(pool);
-        return purge(pool, { expired: both || !!options.expired, revoked: both || !!options.revoked, hours });
+        let bar: Progress | undefined;
+        try {
+          return await purge(pool, {
+            expired: both || !!options.expired,
+            revoked: both || !!options.revoked,
+            hours,
+            onProgress: (done, total) => {
+              if (total === 0) return;
+              bar ??= progress('purging', total);
+              bar.update(done);
+            },
+          });
+        } finally {
+          bar?.stop();
+        }
       });
       out(`Purged ${result.families} token families (${result.accessTokens} access tokens, ${result.refreshTokens} refresh tokens), ${result.codes} authorization codes, ${result.devices} device codes.`);
     });

@@ -3,6 +3,7 @@
 
 import { expect } from 'chai';
 import { findClient } from '../../src/oauth/clients-read.js';
+import { purge } from '../../src/oauth/purge.js';
 import { issueTokens, revokeFamily } from '../../src/oauth/tokens.js';
 import { run } from '../support/process.js';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
@@ -46,6 +47,8 @@ describe('warrant purge', function () {
     const all = await run(['purge'], { DATABASE_URL: server.db.url, WARRANT_STORAGE: server.storage });
     expect(all.code, all.stderr).to.equal(0);
     expect(all.stdout).to.match(/^Purged 2 token families/);
+    // Not a terminal: progress as plain lines on stderr, ending at the total.
+    expect(all.stderr).to.match(/^purging: 3\/3 \(100%\)$/m);
     for (const gone of [dead.familyId, revoked.familyId]) {
       expect(await count('token_families', gone)).to.equal(0);
       expect(await count('refresh_tokens', gone)).to.equal(0);
@@ -65,6 +68,20 @@ describe('warrant purge', function () {
     const reuse = await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: living.refresh_token! }, { authorization: basic(c.id, c.secret) });
     expect(reuse.body.error).to.equal('invalid_grant');
     expect((await server.auth.store.readStream(`token-${living.familyId}`)).at(-1)!.type).to.equal('TokenRevoked');
+  });
+
+  it('works in chunks of its own transaction each and reports progress after every chunk', async () => {
+    await purge(server.auth.pool, { expired: false, revoked: true, hours: 0 }); // what earlier tests revoked
+    const c = await server.client({ grantTypes: ['refresh_token', 'authorization_code'], scopes: ['read'] });
+    const client = (await findClient(server.auth.pool, c.id))!;
+    const families = await Promise.all(Array.from({ length: 5 }, () =>
+      issueTokens(server.auth.context, { client, subject: 'chunks', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: 'p' } })));
+    for (const family of families) await revokeFamily(server.auth.context, family.familyId, 'admin', { actor: 'admin:test' });
+    const calls: Array<[number, number]> = [];
+    const result = await purge(server.auth.pool, { expired: false, revoked: true, hours: 0, chunk: 2, onProgress: (done, total) => calls.push([done, total]) });
+    expect(result).to.include({ families: 5, accessTokens: 5, refreshTokens: 5 });
+    expect(calls).to.deep.equal([[0, 5], [2, 5], [4, 5], [5, 5], [5, 5]]);
+    for (const family of families) expect(await count('token_families', family.familyId)).to.equal(0);
   });
 
   it('refuses a bad --hours with a one-line error', async () => {
