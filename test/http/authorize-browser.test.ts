@@ -30,9 +30,11 @@ describe('authorization code + PKCE in a real browser', function () {
   });
   after(async () => {
     await chrome?.close();
-    callback.closeAllConnections();
-    await new Promise((resolve) => callback.close(resolve));
-    await server.stop();
+    if (callback) {
+      callback.closeAllConnections();
+      await new Promise((resolve) => callback.close(resolve));
+    }
+    await server?.stop();
   });
 
   it('signs in, approves, lands on the redirect URI with a code that oauth4webapi exchanges and refreshes', async () => {
