@@ -8,10 +8,11 @@
 // from the new checkpoint, so nothing is applied twice or skipped.
 
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
+import { corked, settle } from '../src/db/pipeline.js';
 import type { EventStore } from '../src/eventstore/port.js';
 import { PROJECTIONS_CHANNEL } from './runner.js';
-import type { Projection } from './types.js';
+import { prepared, type Projection } from './types.js';
 
 export interface RebuildOptions {
   pool: pg.Pool;
@@ -36,7 +37,7 @@ function ident(name: string): string {
 }
 
 async function replay(
-  client: pg.PoolClient,
+  client: pg.Client,
   store: EventStore,
   projection: Projection,
   schema: string,
@@ -48,15 +49,24 @@ async function replay(
   let position = after;
   let events = 0;
   await client.query(`SET LOCAL search_path TO ${ident(schema)}, ${ident(live)}`);
-  for (;;) {
-    const page = await store.readAll({ after: position, maxCount: pageSize, filter: { types: projection.eventTypes } });
-    if (page.length === 0) break;
-    for (const event of page) {
-      for (const statement of projection.handle(event)) await client.query(statement.text, statement.values);
+  const read = (from: number) => store.readAll({ after: from, maxCount: pageSize, filter: { types: projection.eventTypes } });
+  let page = await read(position);
+  while (page.length > 0) {
+    const last = page[page.length - 1]!.position;
+    // The next page is read while this one is written; a page's statements go out in one write
+    // as prepared statements (parsed once per connection).
+    const next = read(last);
+    const statements = page.flatMap((event) => projection.handle(event));
+    try {
+      await settle(corked(client, () => statements.map((statement) => client.query(prepared(statement)))));
+    } catch (error) {
+      next.catch(() => undefined);
+      throw error;
     }
     events += page.length;
-    position = page[page.length - 1]!.position;
+    position = last;
     onPage?.(position);
+    page = await next;
   }
   return { position, events };
 }
@@ -65,7 +75,10 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
   const { pool, store, projection } = options;
   const pageSize = options.pageSize ?? 1000;
   const schema = `rebuild_${projection.name}_${randomBytes(4).toString('hex')}`;
-  const client = await pool.connect();
+  // Its own connection in pipeline mode: a page of statements is one round trip, not thousands.
+  const client = new pg.Client({ ...(pool.options as pg.ClientConfig), pipeline: true, application_name: `warrant-rebuild-${projection.name}` } as pg.ClientConfig);
+  client.on('error', () => undefined); // surfaced by the query that fails
+  await client.connect();
   try {
     const live = (await client.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
     const head = await store.headPosition();
@@ -110,7 +123,7 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     await client.query(`DROP SCHEMA IF EXISTS ${ident(schema)} CASCADE`).catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    await client.end().catch(() => undefined);
   }
 }
 

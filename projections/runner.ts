@@ -10,14 +10,13 @@
 // - After each commit it NOTIFYs `warrant_projections` so writers waiting for their event
 //   (ProjectionWaiter) wake at once.
 
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { LOCK_NAMESPACE } from '../src/db/locks.js';
 import { corked } from '../src/db/pipeline.js';
 import type { EventStore, SubscriptionBatch } from '../src/eventstore/port.js';
 import type { Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
-import type { Projection } from './types.js';
+import { prepared, type Projection } from './types.js';
 
 export const PROJECTIONS_CHANNEL = 'warrant_projections';
 
@@ -191,7 +190,7 @@ export class ProjectionRunner {
         'UPDATE projection_checkpoints SET position = $3, updated_at = now(), last_error = NULL WHERE name = $1 AND position = $2',
         [name, from, batch.position],
       ),
-      ...statements.map((statement) => client.query({ name: statementName(statement.text), text: statement.text, values: statement.values })),
+      ...statements.map((statement) => client.query(prepared(statement))),
       client.query('SELECT pg_notify($1, $2)', [PROJECTIONS_CHANNEL, `${name}:${batch.position}`]),
     ]);
     const results = await Promise.allSettled(sent);
@@ -203,17 +202,6 @@ export class ProjectionRunner {
     }
     await client.query('COMMIT');
   }
-}
-
-/** Prepared-statement name for a projection's SQL text: parsed once per connection. */
-const names = new Map<string, string>();
-function statementName(text: string): string {
-  let name = names.get(text);
-  if (!name) {
-    name = `warrant_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-    names.set(text, name);
-  }
-  return name;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

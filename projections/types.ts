@@ -1,6 +1,7 @@
 // A projection is a pure mapping from an event to SQL (DESIGN §4): no I/O, no clock. The runner
 // executes the statements and advances the checkpoint in the same transaction.
 
+import { createHash } from 'node:crypto';
 import type { RecordedEvent } from '../src/eventstore/port.js';
 
 export interface SqlStatement {
@@ -20,4 +21,15 @@ export interface Projection {
 
 export function sql(text: string, ...values: unknown[]): SqlStatement {
   return { text, values };
+}
+
+/** A statement as a named prepared statement: PostgreSQL parses and plans it once per connection. */
+const names = new Map<string, string>();
+export function prepared(statement: SqlStatement): { name: string; text: string; values: unknown[] } {
+  let name = names.get(statement.text);
+  if (!name) {
+    name = `warrant_${createHash('sha1').update(statement.text).digest('hex').slice(0, 20)}`;
+    names.set(statement.text, name);
+  }
+  return { name, text: statement.text, values: statement.values };
 }

@@ -17,3 +17,12 @@ export function corked<T>(client: pg.Client, send: () => T): T {
     stream?.uncork?.();
   }
 }
+
+/** Like Promise.all, but waits for every query to settle before rejecting with the first error
+ * (in pipeline mode the later queries are already on the wire and must not reject unobserved). */
+export async function settle<T extends readonly Promise<unknown>[]>(queries: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(queries);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}

@@ -16,7 +16,7 @@ import type { EventCatalogue } from '../events/catalogue.js';
 import { warrantEvents } from '../events/catalogue.js';
 import { LOCK_NAMESPACE, LockKey } from '../db/locks.js';
 import { ChannelListener } from '../db/listen.js';
-import { corked } from '../db/pipeline.js';
+import { corked, settle } from '../db/pipeline.js';
 import {
   EventStoreError,
   WrongExpectedRevisionError,
@@ -92,15 +92,6 @@ export function isConnectionError(error: unknown): boolean {
 
 function unavailable(error: unknown): EventStoreError {
   return new EventStoreError('ERR_EVENT_STORE_UNAVAILABLE', `event store unavailable: ${(error as Error).message}`, { cause: error });
-}
-
-/** Like Promise.all, but waits for every query to settle before rejecting with the first error
- * (in pipeline mode the later queries are already on the wire and must not reject unobserved). */
-async function settle<T extends readonly Promise<unknown>[]>(queries: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const results = await Promise.allSettled(queries);
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
 }
 
 export class PostgresEventStore implements EventStore {
