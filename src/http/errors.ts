@@ -1,11 +1,12 @@
 // Last line of defence (STYLE §2): OAuth errors go out as RFC 6749 §5.2 JSON with their status
 // and headers; an unavailable database or event store, or read models that did not catch up in
-// time, is 503 with Retry-After; anything else is a 500 `server_error` with no internals (the
+// time, is 503 with Retry-After; a write that kept losing optimistic-concurrency races is 409;
+// anything else is a 500 `server_error` with no internals (the
 // details go to the log with the request id).
 
 import type { Middleware } from 'koa';
 import { ProjectionTimeoutError } from '../../projections/waiter.js';
-import { EventStoreError } from '../eventstore/port.js';
+import { EventStoreError, isWrongExpectedRevision } from '../eventstore/port.js';
 import { isConnectionError } from '../eventstore/postgres.js';
 import { KeyError } from '../keys/keystore.js';
 import { OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
@@ -17,6 +18,8 @@ function classify(error: unknown): OAuthError | undefined {
   if (error instanceof ProjectionTimeoutError) return new TemporarilyUnavailable('the change is stored but not yet visible everywhere; retry shortly', 1);
   if (error instanceof EventStoreError && error.code === 'ERR_EVENT_STORE_UNAVAILABLE') return new TemporarilyUnavailable();
   if (isConnectionError(error)) return new TemporarilyUnavailable();
+  // Writers retry a lost optimistic-concurrency race a few times; past that the caller retries.
+  if (isWrongExpectedRevision(error)) return new OAuthError(409, 'invalid_request', 'changed concurrently by another request; retry', (error as Error).message);
   const status = (error as { status?: number; expose?: boolean }).status;
   if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
     return new OAuthError(status, status === 413 ? 'request_too_large' : status === 404 ? 'not_found' : 'invalid_request', (error as Error).message);

@@ -309,8 +309,9 @@ export async function revokeFamily(ctx: WarrantContext, familyId: string, reason
       if (appended) ctx.metrics.revocations.inc({ reason });
       return;
     } catch (error) {
-      // A concurrent refresh moved the family on: decide again on the new state.
-      if (isWrongExpectedRevision(error) && attempt < 5) continue;
+      // A concurrent refresh moved the family on: decide again on the new state. Every retry
+      // follows another writer's success, so a burst ends; a revocation must not give up early.
+      if (isWrongExpectedRevision(error) && attempt < 50) continue;
       throw error;
     }
   }
