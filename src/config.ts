@@ -53,6 +53,15 @@ export interface Config {
   /** Device authorization (RFC 8628): code lifetime and minimum polling interval, in seconds. */
   deviceCodeTtl: number;
   deviceInterval: number;
+  /** Failed client authentications (and password-grant logins) per client id and per address per window; 0 = no limit. */
+  rateLimitFailures: number;
+  /** Requests to the token, revocation, introspection and device endpoints per client id and per address per window; 0 = no limit. */
+  rateLimitRequests: number;
+  /** Length of a rate-limit window in seconds. */
+  rateLimitWindow: number;
+  /** Milliseconds a client may take to send a request's headers / the whole request (slow clients get 408). */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -305,6 +314,41 @@ export const settings: readonly Setting<keyof Config>[] = [
     description: 'Minimum seconds between a device\'s token polls (RFC 8628 §3.2 interval); faster polls get slow_down.',
     defaultText: '5',
     parse: integer('WARRANT_DEVICE_INTERVAL', 5, 1, 60),
+  },
+  {
+    key: 'rateLimitFailures',
+    env: 'WARRANT_RATE_LIMIT_FAILURES',
+    description: 'Failed client authentications (and failed password-grant logins) allowed per client id and per address in a window; beyond it such requests get 429 with Retry-After until the window ends. 0 = no limit.',
+    defaultText: '100',
+    parse: integer('WARRANT_RATE_LIMIT_FAILURES', 100, 0, 1_000_000),
+  },
+  {
+    key: 'rateLimitRequests',
+    env: 'WARRANT_RATE_LIMIT_REQUESTS',
+    description: 'Requests to the token, revocation, introspection and device endpoints allowed per client id and per address in a window (429 with Retry-After beyond it). 0 = no limit.',
+    defaultText: '0 (no limit)',
+    parse: integer('WARRANT_RATE_LIMIT_REQUESTS', 0, 0, 100_000_000),
+  },
+  {
+    key: 'rateLimitWindow',
+    env: 'WARRANT_RATE_LIMIT_WINDOW',
+    description: 'Length of a rate-limit window in seconds. Limits are counted per node.',
+    defaultText: '60',
+    parse: integer('WARRANT_RATE_LIMIT_WINDOW', 60, 1, 86_400),
+  },
+  {
+    key: 'headersTimeoutMs',
+    env: 'WARRANT_HEADERS_TIMEOUT',
+    description: 'Milliseconds a client may take to send the request headers; slower connections get 408 and are closed.',
+    defaultText: '10000',
+    parse: integer('WARRANT_HEADERS_TIMEOUT', 10_000, 100, 600_000),
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'WARRANT_REQUEST_TIMEOUT',
+    description: 'Milliseconds a client may take to send a whole request (headers and body); slower connections get 408 and are closed.',
+    defaultText: '30000',
+    parse: integer('WARRANT_REQUEST_TIMEOUT', 30_000, 100, 3_600_000),
   },
 ];
 

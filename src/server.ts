@@ -37,6 +37,7 @@ import { ensureKey, KeyStore, readStoredKeys } from './keys/keystore.js';
 import { ensurePepper, loadPepper } from './keys/pepper.js';
 import { ClientCache } from './oauth/client-cache.js';
 import type { WarrantContext } from './oauth/context.js';
+import { RateLimits } from './oauth/rate-limit.js';
 import { Hasher } from './oauth/secrets.js';
 import { createPolicy, type Policy } from './policy/policy.js';
 import { actingAs, actingAsClient, type ActingAsClientOptions, type ActingAsOptions, type TestToken } from './policy/testing.js';
@@ -138,6 +139,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     waiter,
     clients: new ClientCache({ pool, waiter }),
     keys,
+    limits: new RateLimits({ failures: config.rateLimitFailures, requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindow }),
     hasher: new Hasher(pepper),
     logger,
     clock: options.clock ?? (() => new Date()),
@@ -195,6 +197,19 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   };
 }
 
+/**
+ * The HTTP server with slow-client limits: a client that has not sent its headers within
+ * WARRANT_HEADERS_TIMEOUT, or its whole request within WARRANT_REQUEST_TIMEOUT, gets 408 and the
+ * connection is closed (slowloris). Node checks these every `connectionsCheckingInterval`.
+ */
+export function createHttpServer(handler: http.RequestListener, config: Pick<Config, 'headersTimeoutMs' | 'requestTimeoutMs'>): http.Server {
+  const server = http.createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, handler);
+  server.headersTimeout = config.headersTimeoutMs;
+  server.requestTimeout = Math.max(config.requestTimeoutMs, config.headersTimeoutMs);
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
 export interface RunningServer {
   server: http.Server;
   auth: AuthServer;
@@ -224,10 +239,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
     await embedded?.stop();
     throw error;
   }
-  const server = http.createServer(auth.app.callback());
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
+  const server = createHttpServer(auth.app.callback(), config);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -20,7 +20,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     koa.set('Cache-Control', 'no-store');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(deviceRequestSchema, params);
-    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params);
+    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
     koa.body = await requestDeviceCode(ctx, { client, scope: body['scope'], actor: { actor: client.clientId, requestId: koa.state.requestId, correlationId: koa.state.requestId } });
   });
 

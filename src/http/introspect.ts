@@ -15,7 +15,7 @@ export function introspectionEndpoint(router: Router<RequestState>, ctx: Warrant
     koa.set('Cache-Control', 'no-store');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenOperationSchema, params);
-    const { method } = await authenticateClient(ctx, koa.get('authorization') || undefined, params);
+    const { method } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
     // RFC 7662 §2.1/§4: a public client id is no credential; otherwise anyone could scan tokens.
     if (method === 'none') throw new InvalidClient('introspection needs a confidential client');
     koa.body = await introspect(ctx, { token: body['token']!, hint: body['token_type_hint'] });

@@ -6,12 +6,15 @@ import type { Params } from '../http/form.js';
 import type { ClientRecord } from './clients-read.js';
 import type { WarrantContext } from './context.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
+import { RateLimits } from './rate-limit.js';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
 export interface AuthenticatedClient {
   client: ClientRecord;
   method: AuthMethod;
+  /** Rate-limit keys of this request (client id and address), for later failures to count against. */
+  limitKeys: string[];
 }
 
 function parseBasic(header: string): { id: string; secret: string } {
@@ -30,7 +33,8 @@ function parseBasic(header: string): { id: string; secret: string } {
   }
 }
 
-export async function authenticateClient(ctx: WarrantContext, authorization: string | undefined, params: Params): Promise<AuthenticatedClient> {
+/** `address` is the caller's network address: failures and requests are limited per client id and per address. */
+export async function authenticateClient(ctx: WarrantContext, authorization: string | undefined, params: Params, address: string): Promise<AuthenticatedClient> {
   const bodyId = params.get('client_id');
   const bodySecret = params.get('client_secret');
   let id: string;
@@ -39,7 +43,12 @@ export async function authenticateClient(ctx: WarrantContext, authorization: str
 
   if (authorization && /^basic /i.test(authorization)) {
     if (bodySecret !== undefined) throw new InvalidRequest('use one client authentication method, not several');
-    ({ id, secret } = parseBasic(authorization));
+    try {
+      ({ id, secret } = parseBasic(authorization));
+    } catch (error) {
+      ctx.limits.failed([`address:${address}`]);
+      throw error;
+    }
     if (bodyId !== undefined && bodyId !== id) throw new InvalidRequest('client_id differs from the authenticated client');
     method = 'client_secret_basic';
   } else if (bodyId !== undefined) {
@@ -51,18 +60,24 @@ export async function authenticateClient(ctx: WarrantContext, authorization: str
   }
 
   const basic = method === 'client_secret_basic';
+  const limitKeys = RateLimits.keys(id, address);
+  // Over a limit: refused before any secret is compared, so the refusal reveals nothing.
+  ctx.limits.admit(limitKeys);
   const client = await ctx.clients.find(id);
   if (!client || client.revoked) {
     // Spend the same time as a real comparison, so probing for client ids learns nothing.
     ctx.hasher.matches(secret ?? '', null);
+    ctx.limits.failed(limitKeys);
     throw new InvalidClient('client authentication failed', { basic, detail: client ? 'client revoked' : 'unknown client' });
   }
   if (client.confidential) {
     if (secret === undefined || !ctx.hasher.matches(secret, client.secretHash)) {
+      ctx.limits.failed(limitKeys);
       throw new InvalidClient('client authentication failed', { basic, detail: 'wrong or missing secret' });
     }
   } else if (secret !== undefined) {
+    ctx.limits.failed(limitKeys);
     throw new InvalidClient('client authentication failed', { basic, detail: 'public client presented a secret' });
   }
-  return { client, method };
+  return { client, method, limitKeys };
 }

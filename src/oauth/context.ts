@@ -9,6 +9,7 @@ import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { ClientCache } from './client-cache.js';
+import type { RateLimits } from './rate-limit.js';
 import type { Hasher } from './secrets.js';
 
 export interface WarrantContext {
@@ -19,6 +20,8 @@ export interface WarrantContext {
   /** Client authentication's view of the clients read model (src/oauth/client-cache.ts). */
   clients: ClientCache;
   keys: KeyStore;
+  /** Per-client and per-address limits at the endpoints that authenticate clients. */
+  limits: RateLimits;
   hasher: Hasher;
   logger: Logger;
   clock: () => Date;

@@ -141,15 +141,22 @@ export async function clientCredentials(
 /** RFC 6749 §4.3 (legacy; off unless WARRANT_PASSWORD_GRANT=true): the built-in user directory. */
 export async function passwordGrant(
   ctx: WarrantContext,
-  input: { client: ClientRecord; username: string | undefined; password: string | undefined; scope: string | undefined; actor: Actor },
+  input: { client: ClientRecord; username: string | undefined; password: string | undefined; scope: string | undefined; actor: Actor; limitKeys: string[] },
 ): Promise<TokenResponse> {
   const { client } = input;
+  // Guessing passwords is limited per client, per address and per username.
+  const userKey = `user:${input.username ?? ''}`;
+  ctx.limits.admit([userKey]); // client and address were admitted with the client's authentication
+  const limitKeys = [...input.limitKeys, userKey];
   if (!client.grantTypes.includes('password')) throw new UnauthorizedClient('the client is not allowed the password grant');
   const scopes = parseScope(input.scope) ?? client.scopes;
   if (scopes.some((scope) => !client.scopes.includes(scope))) throw new InvalidScope('the client is not allowed the requested scope');
   const { checkLogin } = await import('../users/directory.js');
   const user = await checkLogin(ctx.pool, input.username ?? '', input.password ?? '');
-  if (!user) throw new InvalidGrant('wrong username or password');
+  if (!user) {
+    ctx.limits.failed(limitKeys);
+    throw new InvalidGrant('wrong username or password');
+  }
   const { familyId: _f, ...response } = await issueTokens(ctx, {
     client, subject: user.userId, grantType: 'password', scopes, audience: [ctx.config.audience],
     withRefresh: client.grantTypes.includes('refresh_token'), actor: { ...input.actor, actor: user.userId },
