@@ -11,7 +11,7 @@ import { ensureKey, type SigningAlg } from '../../src/keys/keystore.js';
 import { ensurePepper } from '../../src/keys/pepper.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { registerClient, type NewClient } from '../../src/oauth/clients.js';
-import { createAuthServer, type AuthServer } from '../../src/server.js';
+import { createAuthServer, createHttpServer, type AuthServer } from '../../src/server.js';
 import type { Authenticate } from '../../src/http/authorize.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort } from './process.js';
@@ -40,7 +40,7 @@ export async function startTestServer(options: { config?: Partial<Config>; alg?:
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({}, { databaseUrl: db.url, storage, issuer: url, port, ...options.config });
   const auth = await createAuthServer({ config, logger: options.logger ?? silentLogger, ...(options.clock ? { clock: options.clock } : {}), ...(options.authenticate ? { authenticate: options.authenticate } : {}) });
-  const server = http.createServer(auth.app.callback());
+  const server = createHttpServer(auth.app.callback(), config);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const issuer = new URL(url);
   const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oauth2', ...insecure }));
