@@ -270,7 +270,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       redirectUri: { type: 'string', format: 'uri', maxLength: 2000 },
       scopes,
       codeChallenge: { type: 'string', pattern: '^[A-Za-z0-9._~-]{43,128}$', nullable: true },
-      codeChallengeMethod: { type: 'string', enum: ['S256', 'plain'], nullable: true },
+      codeChallengeMethod: { type: 'string', enum: ['S256', 'plain', null], nullable: true },
       resource: { type: 'string', format: 'uri', maxLength: 2000, nullable: true },
       expiresAt: dateTime,
     },
