@@ -38,11 +38,11 @@ export function openApiDocument(issuer: string): Json {
     '/.well-known/oauth-authorization-server': { get: { summary: 'RFC 8414 metadata', responses: { 200: json('metadata') } } },
     '/oauth/jwks': { get: { summary: 'Active and retiring public keys', responses: { 200: { description: 'JWK set', content: { 'application/jwk-set+json': { schema: { type: 'object' } } } } } } },
     '/oauth/token': {
-      post: { summary: 'Token endpoint (RFC 6749 §3.2)', security: clientAuth, requestBody: form(tokenRequestSchema), responses: { 200: json('tokens'), ...errors(400, 401, 413, 503) } },
+      post: { summary: 'Token endpoint (RFC 6749 §3.2)', security: clientAuth, requestBody: form(tokenRequestSchema), responses: { 200: json('tokens'), ...errors(400, 401, 413, 429, 503) } },
     },
-    '/oauth/revoke': { post: { summary: 'Revocation (RFC 7009)', security: clientAuth, requestBody: form(tokenOperationSchema), responses: { 200: { description: 'revoked, or unknown' }, ...errors(400, 401, 413, 503) } } },
-    '/oauth/introspect': { post: { summary: 'Introspection (RFC 7662)', security: clientAuth, requestBody: form(tokenOperationSchema), responses: { 200: json('active or {"active": false}'), ...errors(400, 401, 413) } } },
-    '/oauth/device/code': { post: { summary: 'Device authorization (RFC 8628 §3.1)', security: clientAuth, requestBody: form(deviceRequestSchema), responses: { 200: json('device and user codes'), ...errors(400, 401) } } },
+    '/oauth/revoke': { post: { summary: 'Revocation (RFC 7009)', security: clientAuth, requestBody: form(tokenOperationSchema), responses: { 200: { description: 'revoked, or unknown' }, ...errors(400, 401, 409, 413, 429, 503) } } },
+    '/oauth/introspect': { post: { summary: 'Introspection (RFC 7662)', security: clientAuth, requestBody: form(tokenOperationSchema), responses: { 200: json('active or {"active": false}'), ...errors(400, 401, 413, 429, 503) } } },
+    '/oauth/device/code': { post: { summary: 'Device authorization (RFC 8628 §3.1)', security: clientAuth, requestBody: form(deviceRequestSchema), responses: { 200: json('device and user codes'), ...errors(400, 401, 429, 503) } } },
     '/oauth/device': {
       get: { summary: 'Device verification page', parameters: [query('user_code', 'code shown on the device')], responses: { 200: html('enter the code'), 302: { description: 'to the login page' } } },
       post: { summary: 'Device verification: code, then approve or deny', requestBody: form({ type: 'object', properties: { user_code: { type: 'string' }, csrf: { type: 'string' }, decision: { enum: ['approve', 'deny'] } } }), responses: { 200: html('consent or result'), 400: html('unknown or expired code'), 403: html('CSRF') } },
