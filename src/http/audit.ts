@@ -11,7 +11,7 @@ import type { EventFilter } from '../eventstore/port.js';
 import { isUuid } from '../oauth/clients-read.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { InvalidRequest, NotFound } from '../oauth/errors.js';
-import { hasControlCharacters } from '../oauth/text.js';
+import { hasControlCharacters, hasUnstorableText } from '../oauth/text.js';
 import { revokeFamily } from '../oauth/tokens.js';
 import type { Policy } from '../policy/policy.js';
 import type { RequestState } from './request-id.js';
@@ -126,7 +126,7 @@ export function auditApi(router: Router<RequestState>, ctx: WarrantContext, poli
 
   router.get('/audit/streams/:stream/verify', auditor, async (koa) => {
     const stream = koa.params['stream']!;
-    if (stream.length > 200) throw new NotFound('no such stream');
+    if (stream.length > 200 || hasControlCharacters(stream) || hasUnstorableText(stream)) throw new NotFound('no such stream');
     const verdict = await verifyStream(ctx.store, stream);
     if (!verdict.exists) throw new NotFound('no such stream');
     koa.body = {

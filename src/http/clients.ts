@@ -44,7 +44,7 @@ function valid<T>(validate: ReturnType<typeof ajv.compile>, body: unknown): T {
   if (validate(body)) return body as T;
   const [error] = validate.errors ?? [];
   const field = error?.keyword === 'required' ? String(error.params['missingProperty']) : error?.keyword === 'additionalProperties' ? String(error.params['additionalProperty']) : (error?.instancePath ?? '').slice(1) || 'body';
-  throw new InvalidRequest(`invalid client metadata: ${field} ${error?.keyword === 'additionalProperties' ? 'is not a known field' : (error?.message ?? 'is invalid')}`);
+  throw new InvalidRequest(`invalid client metadata: ${JSON.stringify(field.slice(0, 40))} ${error?.keyword === 'additionalProperties' ? 'is not a known field' : (error?.message ?? 'is invalid')}`);
 }
 
 function scopes(value: string | undefined): string[] | undefined {

@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { findClient } from '../oauth/clients-read.js';
 import type { WarrantContext } from '../oauth/context.js';
+import { hasUnstorableText, truncate } from '../oauth/text.js';
 import { decideDevice, findPending, requestDeviceCode } from '../oauth/device.js';
 import { findUser } from '../users/directory.js';
 import type { Authenticate } from './authorize.js';
@@ -26,10 +27,10 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
 
   const who = async (koa: Context) => (authenticate ? authenticate(koa) : sessions.get(koa)?.sub);
   const loginFirst = (koa: Context, userCode: string | undefined) =>
-    koa.redirect(`/oauth/login?return_to=${encodeURIComponent(`/oauth/device${userCode ? `?user_code=${encodeURIComponent(userCode)}` : ''}`)}`);
+    koa.redirect(`/oauth/login?return_to=${encodeURIComponent(`/oauth/device${userCode && !hasUnstorableText(userCode) ? `?user_code=${encodeURIComponent(userCode)}` : ''}`)}`);
 
   router.get('/oauth/device', async (koa) => {
-    const userCode = typeof koa.query['user_code'] === 'string' ? koa.query['user_code'].slice(0, 20) : undefined;
+    const userCode = typeof koa.query['user_code'] === 'string' ? truncate(koa.query['user_code'], 20) : undefined;
     if (!(await who(koa))) return loginFirst(koa, userCode);
     return showPage(koa, 200, deviceCodePage({ csrf: sessions.csrf(koa), ...(userCode ? { userCode } : {}) }));
   });
@@ -37,7 +38,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
   router.post('/oauth/device', async (koa) => {
     const params = await readForm(koa, ctx.config.bodyLimit);
     const subject = await who(koa);
-    const userCode = (params.get('user_code') ?? '').slice(0, 20);
+    const userCode = truncate(params.get('user_code') ?? '', 20);
     if (!subject) return loginFirst(koa, userCode || undefined);
     if (!sessions.checkCsrf(koa, params.get('csrf'))) {
       return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));

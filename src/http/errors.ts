@@ -34,6 +34,14 @@ export function errorHandler(metrics?: Metrics): Middleware<RequestState> {
       if (ctx.status === 404 && ctx.body === undefined) {
         ctx.status = 404;
         ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
+      } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+        // The router's answers to a method a path does not have (405) or an extension method
+        // such as PROPFIND (501): one JSON error, 405, with the Allow header it set.
+        const allow = ctx.response.get('Allow');
+        ctx.status = 405;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: 'method_not_allowed', error_description: `${ctx.method} is not allowed here${allow ? `; use ${allow}` : ''}` };
+        metrics?.oauthErrors.inc({ error: 'method_not_allowed' });
       }
     } catch (error) {
       const oauth = classify(error);
