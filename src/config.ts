@@ -318,7 +318,7 @@ export const settings: readonly Setting<keyof Config>[] = [
   {
     key: 'rateLimitFailures',
     env: 'WARRANT_RATE_LIMIT_FAILURES',
-    description: 'Failed client authentications (and failed password-grant logins) allowed per client id and per address in a window; beyond it such requests get 429 with Retry-After until the window ends. 0 = no limit.',
+    description: 'Failed client authentications and failed sign-ins (password grant, login form) allowed per client id, per address and per username in a window; beyond it such requests get 429 with Retry-After until the window ends. 0 = no limit.',
     defaultText: '100',
     parse: integer('WARRANT_RATE_LIMIT_FAILURES', 100, 0, 1_000_000),
   },

@@ -11,6 +11,7 @@ import { findClient, type ClientRecord } from '../oauth/clients-read.js';
 import { issueCode } from '../oauth/codes.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { OAuthError } from '../oauth/errors.js';
+import { TooManyRequests } from '../oauth/rate-limit.js';
 import { hasControlCharacters } from '../oauth/text.js';
 import { parseResource, parseScope } from '../oauth/tokens.js';
 import { checkLogin, findUser } from '../users/directory.js';
@@ -215,8 +216,18 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     if (!sessions.checkCsrf(koa, params.get('csrf'), undefined)) {
       return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
     }
+    // Guessing passwords is limited per address and per username, as at the token endpoint.
+    const limitKeys = [`address:${koa.ip}`, `user:${params.get('username') ?? ''}`];
+    try {
+      ctx.limits.admit(limitKeys);
+    } catch (error) {
+      if (!(error instanceof TooManyRequests)) throw error;
+      koa.set(error.headers);
+      return showPage(koa, 429, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: `Too many failed sign-ins. Try again in ${error.headers['Retry-After']} seconds.`, username: params.get('username') ?? '' }));
+    }
     const user = await checkLogin(ctx.pool, params.get('username') ?? '', params.get('password') ?? '');
     if (!user) {
+      ctx.limits.failed(limitKeys);
       ctx.logger.info({ requestId: koa.state.requestId }, 'login failed');
       return showPage(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }));
     }

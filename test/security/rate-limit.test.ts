@@ -4,6 +4,7 @@
 
 import { expect } from 'chai';
 import { RateLimits } from '../../src/oauth/rate-limit.js';
+import { createUser } from '../../src/users/directory.js';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
 
 describe('rate limits', function () {
@@ -81,6 +82,28 @@ describe('rate limits', function () {
       expect((await postForm(`${server.url}/oauth/introspect`, { token: 'x' }, { authorization: basic(c.id, c.secret) })).status).to.equal(429);
       await new Promise((resolve) => setTimeout(resolve, 2100));
       expect((await token(c.secret)).status).to.equal(200);
+    });
+
+    it('the sign-in form: after 5 wrong passwords for a username, a 429 page with Retry-After, even for the right password', async () => {
+      await createUser(server.auth.pool, 'mallory-target', 'the right password 1');
+      const login = await fetch(`${server.url}/oauth/login`);
+      const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const csrf = /name="csrf" value="([^"]*)"/.exec(await login.text())![1]!.replace(/&amp;/g, '&');
+      const attempt = (password: string) => fetch(`${server.url}/oauth/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ username: 'mallory-target', password, csrf, return_to: '/oauth/login' }),
+      });
+      for (let i = 0; i < 5; i += 1) expect((await attempt(`guess ${i}`)).status).to.equal(401);
+      const blocked = await attempt('the right password 1');
+      expect(blocked.status).to.equal(429);
+      expect(Number(blocked.headers.get('retry-after'))).to.be.within(1, 2);
+      expect(blocked.headers.get('content-type')).to.match(/^text\/html/);
+      expect(await blocked.text()).to.contain('Too many failed sign-ins');
+      expect(blocked.headers.get('set-cookie') ?? '').not.to.contain('warrant_session=');
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      expect((await attempt('the right password 1')).status).to.equal(302);
     });
   });
 });
