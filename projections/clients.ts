@@ -9,6 +9,7 @@ const updatable: Record<keyof ClientChanges, string> = {
   grantTypes: 'grant_types',
   scopes: 'scopes',
   redirectUris: 'redirect_uris',
+  resources: 'resources',
   firstParty: 'first_party',
   accessTokenTtl: 'access_token_ttl',
   refreshTokenTtl: 'refresh_token_ttl',
@@ -26,11 +27,11 @@ export const clientsProjection: Projection = {
         return [
           sql(
             `INSERT INTO clients (client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, first_party,
-                                  access_token_ttl, refresh_token_ttl, created_at, updated_at, revision)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+                                  access_token_ttl, refresh_token_ttl, created_at, updated_at, revision, resources)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
              ON CONFLICT (client_id) DO NOTHING`,
             d.clientId, d.name, d.confidential, d.secretHash, d.grantTypes, d.scopes, d.redirectUris, d.firstParty,
-            d.accessTokenTtl, d.refreshTokenTtl, at, event.revision,
+            d.accessTokenTtl, d.refreshTokenTtl, at, event.revision, d.resources ?? [],
           ),
         ];
       }

@@ -45,6 +45,7 @@ function describe(client: ClientRecord): string {
     `Grant types:   ${client.grantTypes.join(', ')}`,
     `Scopes:        ${client.scopes.join(' ') || '(none)'}`,
     `Redirect URIs: ${client.redirectUris.join(', ') || '(none)'}`,
+    `Resources:     ${client.resources.join(', ') || '(the default audience only)'}`,
     `Status:        ${client.revoked ? 'revoked' : 'active'}`,
   ].join('\n');
 }
@@ -111,12 +112,13 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
     .requiredOption('--grant <grant...>', `allowed grant types: ${GRANT_TYPES.join(', ')}`)
     .option('--scope <scope...>', 'scopes the client may receive', [])
     .option('--redirect-uri <uri...>', 'exact redirect URIs', [])
+    .option('--resource <uri...>', 'resources (RFC 8707 audiences) it may ask tokens for besides the default audience', [])
     .option('--public', 'a public client (no secret)')
     .option('--first-party', 'a first-party client (may skip consent)')
     .option('--access-ttl <seconds>', 'access-token lifetime for this client')
     .option('--refresh-ttl <seconds>', 'refresh-token lifetime for this client')
     .option('--json', 'print {"client_id","client_secret"} as JSON')
-    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri: string[]; public?: boolean; firstParty?: boolean; accessTtl?: string; refreshTtl?: string; json?: boolean }) => {
+    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri: string[]; resource: string[]; public?: boolean; firstParty?: boolean; accessTtl?: string; refreshTtl?: string; json?: boolean }) => {
       const unknown = options.grant.filter((g) => !GRANT_TYPES.includes(g as GrantType));
       if (unknown.length > 0) fail(`unknown grant type: ${unknown.join(', ')} (known: ${GRANT_TYPES.join(', ')})`, 2);
       const ttl = (value: string | undefined, name: string) => {
@@ -134,6 +136,7 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
             grantTypes: options.grant as GrantType[],
             scopes: options.scope.flatMap((s) => s.split(' ')).filter(Boolean),
             redirectUris: options.redirectUri,
+            resources: options.resource,
             confidential: !options.public,
             firstParty: options.firstParty ?? false,
             accessTokenTtl: ttl(options.accessTtl, '--access-ttl'),

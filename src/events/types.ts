@@ -33,6 +33,11 @@ export interface ClientRegistered {
   grantTypes: GrantType[];
   scopes: string[];
   redirectUris: string[];
+  /**
+   * Resources (RFC 8707 audiences) the client may ask tokens for, besides the server's default
+   * audience. Absent in events written before it existed: none.
+   */
+  resources?: string[];
   firstParty: boolean;
   /** Per-client lifetimes in seconds; null means the server default. */
   accessTokenTtl: number | null;
@@ -44,6 +49,7 @@ export interface ClientChanges {
   grantTypes?: GrantType[];
   scopes?: string[];
   redirectUris?: string[];
+  resources?: string[];
   firstParty?: boolean;
   accessTokenTtl?: number | null;
   refreshTokenTtl?: number | null;
@@ -175,6 +181,8 @@ const scope = { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', max
 const scopes = { type: 'array', items: scope, uniqueItems: true, maxItems: 200 } as const;
 const grantTypes = { type: 'array', items: { type: 'string', enum: GRANT_TYPES }, uniqueItems: true, minItems: 1 } as const;
 const redirectUris = { type: 'array', items: { type: 'string', format: 'uri', maxLength: 2000 }, uniqueItems: true, maxItems: 50 } as const;
+// Absolute URIs without a fragment (RFC 8707 §2).
+const resources = { type: 'array', items: { type: 'string', format: 'uri', pattern: '^[^#]*$', maxLength: 2000 }, uniqueItems: true, maxItems: 50 } as const;
 const ttl = { type: 'integer', minimum: 1, maximum: 10 * 365 * 24 * 3600, nullable: true } as const;
 const clientName = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const jti = { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' } as const;
@@ -219,6 +227,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       grantTypes,
       scopes,
       redirectUris,
+      resources,
       firstParty: { type: 'boolean' },
       accessTokenTtl: ttl,
       refreshTokenTtl: ttl,
@@ -239,6 +248,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
           grantTypes,
           scopes,
           redirectUris,
+          resources,
           firstParty: { type: 'boolean' },
           accessTokenTtl: ttl,
           refreshTokenTtl: ttl,

@@ -13,7 +13,7 @@ import type { WarrantContext } from '../oauth/context.js';
 import { OAuthError } from '../oauth/errors.js';
 import { TooManyRequests } from '../oauth/rate-limit.js';
 import { hasControlCharacters } from '../oauth/text.js';
-import { parseResource, parseScope } from '../oauth/tokens.js';
+import { audienceFor, parseScope } from '../oauth/tokens.js';
 import { checkLogin, findUser } from '../users/directory.js';
 import { readForm } from './form.js';
 import { consentPage, errorPage, loginPage, showPage, STYLESHEET } from './pages.js';
@@ -99,7 +99,7 @@ async function validate(ctx: WarrantContext, params: Record<string, unknown>): P
   try {
     scopes = parseScope(single(params, 'scope')) ?? [];
     const rawResource = single(params, 'resource');
-    if (rawResource !== undefined) resource = parseResource(rawResource, ctx.config.audience)[0]!;
+    if (rawResource !== undefined) resource = audienceFor(ctx, client, rawResource)[0]!;
   } catch (error) {
     if (error instanceof OAuthError) return fail(error.error, error.description);
     throw error;

@@ -23,6 +23,8 @@ const metadata = {
   grant_types: { type: 'array', items: { type: 'string', enum: [...GRANT_TYPES] }, minItems: 1, uniqueItems: true },
   scope: { type: 'string', maxLength: 4000 },
   redirect_uris: { type: 'array', items: { type: 'string', format: 'uri', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
+  // RFC 8707 resources (token audiences) the client may ask for besides the server's default.
+  resources: { type: 'array', items: { type: 'string', format: 'uri', pattern: '^[^#]*$', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
   first_party: { type: 'boolean' },
   access_token_ttl: { type: ['integer', 'null'], minimum: 1, maximum: 604800 },
   refresh_token_ttl: { type: ['integer', 'null'], minimum: 60, maximum: 315360000 },
@@ -56,6 +58,7 @@ interface Metadata {
   grant_types?: ClientChanges['grantTypes'];
   scope?: string;
   redirect_uris?: string[];
+  resources?: string[];
   first_party?: boolean;
   access_token_ttl?: number | null;
   refresh_token_ttl?: number | null;
@@ -83,6 +86,7 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
         grantTypes: body.grant_types!,
         scopes: scopes(body.scope) ?? [],
         redirectUris: body.redirect_uris ?? [],
+        resources: body.resources ?? [],
         confidential: body.token_endpoint_auth_method !== 'none',
         firstParty: body.first_party ?? false,
         accessTokenTtl: body.access_token_ttl ?? null,
@@ -118,6 +122,7 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
     if (body.grant_types !== undefined) changes.grantTypes = body.grant_types;
     if (body.scope !== undefined) changes.scopes = scopes(body.scope)!;
     if (body.redirect_uris !== undefined) changes.redirectUris = body.redirect_uris;
+    if (body.resources !== undefined) changes.resources = body.resources;
     if (body.first_party !== undefined) changes.firstParty = body.first_party;
     if (body.access_token_ttl !== undefined) changes.accessTokenTtl = body.access_token_ttl;
     if (body.refresh_token_ttl !== undefined) changes.refreshTokenTtl = body.refresh_token_ttl;

@@ -5,6 +5,7 @@ import type { ClientRegistered, GrantType } from '../events/types.js';
 
 /** A client as the read model holds it: its registration as amended, plus status and times. */
 export interface ClientRecord extends ClientRegistered {
+  resources: string[];
   revoked: boolean;
   createdAt: string;
   updatedAt: string;
@@ -18,6 +19,7 @@ interface ClientRow {
   grant_types: GrantType[];
   scopes: string[];
   redirect_uris: string[];
+  resources: string[];
   first_party: boolean;
   access_token_ttl: number | null;
   refresh_token_ttl: number | null;
@@ -26,7 +28,7 @@ interface ClientRow {
   updated_at: Date;
 }
 
-const COLUMNS = `client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, first_party,
+const COLUMNS = `client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, resources, first_party,
   access_token_ttl, refresh_token_ttl, revoked, created_at, updated_at`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -44,6 +46,7 @@ function toRecord(row: ClientRow): ClientRecord {
     grantTypes: row.grant_types,
     scopes: row.scopes,
     redirectUris: row.redirect_uris,
+    resources: row.resources,
     firstParty: row.first_party,
     accessTokenTtl: row.access_token_ttl,
     refreshTokenTtl: row.refresh_token_ttl,
@@ -80,6 +83,7 @@ export function clientView(client: ClientRecord): Record<string, unknown> {
     grant_types: client.grantTypes,
     scope: client.scopes.join(' '),
     redirect_uris: client.redirectUris,
+    resources: client.resources,
     first_party: client.firstParty,
     access_token_ttl: client.accessTokenTtl,
     refresh_token_ttl: client.refreshTokenTtl,

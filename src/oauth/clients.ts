@@ -23,6 +23,8 @@ export interface NewClient {
   grantTypes: GrantType[];
   scopes: string[];
   redirectUris?: string[];
+  /** Resources (RFC 8707) the client may ask tokens for besides the default audience. */
+  resources?: string[];
   confidential?: boolean;
   firstParty?: boolean;
   accessTokenTtl?: number | null;
@@ -93,6 +95,7 @@ export async function registerClient(ctx: WarrantContext, input: NewClient, acto
         grantTypes: input.grantTypes,
         scopes: input.scopes,
         redirectUris: input.redirectUris ?? [],
+        resources: input.resources ?? [],
         firstParty: input.firstParty ?? false,
         accessTokenTtl: input.accessTokenTtl ?? null,
         refreshTokenTtl: input.refreshTokenTtl ?? null,

@@ -48,6 +48,20 @@ export function parseResource(raw: string | undefined, fallback: string): string
   return [raw];
 }
 
+/**
+ * The audience of a new grant: the server's default audience, or a resource the client was
+ * registered for (RFC 8707 §2: invalid_target otherwise) — a client cannot mint tokens for an API
+ * it was not meant to reach.
+ */
+export function audienceFor(ctx: WarrantContext, client: ClientRecord, raw: string | undefined): string[] {
+  const audience = parseResource(raw, ctx.config.audience);
+  const [resource] = audience as [string];
+  if (resource !== ctx.config.audience && !client.resources.includes(resource)) {
+    throw new InvalidTarget('the client is not allowed tokens for this resource', `not in the client's resources: ${resource}`);
+  }
+  return audience;
+}
+
 function ttls(ctx: WarrantContext, client: ClientRecord): { access: number; refresh: number } {
   return { access: client.accessTokenTtl ?? ctx.config.accessTokenTtl, refresh: client.refreshTokenTtl ?? ctx.config.refreshTokenTtl };
 }
@@ -131,7 +145,7 @@ export async function clientCredentials(
   const scopes = requested ?? client.scopes;
   const refused = scopes.filter((scope) => !client.scopes.includes(scope));
   if (refused.length > 0) throw new InvalidScope('the client is not allowed the requested scope', `refused: ${refused.join(' ')}`);
-  const audience = parseResource(input.resource, ctx.config.audience);
+  const audience = audienceFor(ctx, client, input.resource);
   const { familyId: _familyId, ...response } = await issueTokens(ctx, {
     client, subject: client.clientId, grantType: 'client_credentials', scopes, audience, withRefresh: false, actor: input.actor,
   });

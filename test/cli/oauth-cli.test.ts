@@ -255,6 +255,15 @@ describe('warrant install, keys and client commands', function () {
       expect(JSON.parse(after.stdout)).to.include({ client_id: id, revoked: true });
     });
 
+    it('create --resource registers the resources (RFC 8707 audiences) the client may ask for; show prints them', async () => {
+      const created = credentialsOf(await warrant('client', 'create', '--name', 'Gateway', '--grant', 'client_credentials', '--resource', 'https://orders.example/', 'https://billing.example/', '--json'));
+      const show = await warrant('client', 'show', created.client_id);
+      expect(show.code, show.stderr).to.equal(0);
+      expect(show.stdout).to.match(/^Resources:\s+https:\/\/orders\.example\/, https:\/\/billing\.example\/$/m);
+      const bad = await warrant('client', 'create', '--name', 'Bad', '--grant', 'client_credentials', '--resource', 'https://x.example/#frag');
+      expectOneLineError(bad, 1, /resources/);
+    });
+
     it('show with an id that is not a uuid exits 2 with a one-line error', async () => {
       const result = await warrant('client', 'show', 'not-a-uuid');
       expectOneLineError(result, 2, /not a client id: not-a-uuid/);

@@ -105,6 +105,7 @@ describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
       [{ code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM' }, 'invalid_request'], // plain by default
       [{ code_challenge: 'short', code_challenge_method: 'S256' }, 'invalid_request'],
       [{ code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', scope: 'admin' }, 'invalid_scope'],
+      [{ code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: 'https://payments.example/' }, 'invalid_target'],
     ];
     for (const [params, error] of cases) {
       const res = await browser.go(authorizeUrl({ response_type: 'code', client_id: spa.id, redirect_uri: redirectUri, state: 's1', ...params }));

@@ -83,6 +83,25 @@ describe('/oauth/clients admin API', function () {
     expect(paged).to.deep.equal(all);
   });
 
+  it('resources: registered, shown, changed by PATCH, and what the token endpoint allows as audience', async () => {
+    const created = await call('POST', '/oauth/clients', { client_name: 'Gateway', grant_types: ['client_credentials'], scope: 'read', resources: ['https://orders.example/'] });
+    expect(created.status).to.equal(201);
+    expect(created.body.resources).to.deep.equal(['https://orders.example/']);
+    const id = created.body.client_id as string;
+    const ask = (resource: string) => postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', resource }, { authorization: basic(id, created.body.client_secret) });
+    expect((await ask('https://orders.example/')).status).to.equal(200);
+    expect((await ask('https://billing.example/')).body.error).to.equal('invalid_target');
+    const patched = await call('PATCH', `/oauth/clients/${id}`, { resources: ['https://billing.example/'] });
+    expect(patched.body.resources).to.deep.equal(['https://billing.example/']);
+    expect((await ask('https://billing.example/')).status).to.equal(200);
+    expect((await ask('https://orders.example/')).body.error).to.equal('invalid_target');
+    for (const resources of [['not a uri'], ['https://x.example/#frag'], 'https://x.example/']) {
+      const bad = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['client_credentials'], resources });
+      expect(bad.status, JSON.stringify(resources)).to.equal(400);
+      expect(bad.body.error_description).to.contain('resources');
+    }
+  });
+
   it('refuses bad metadata with a message naming the field, and unknown ids with 404', async () => {
     const bad = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['magic'] });
     expect(bad.status).to.equal(400);

@@ -46,8 +46,25 @@ describe('POST /oauth/token', function () {
       expect(result.scope).to.equal('read write');
     });
 
+    it('refuses a resource the client was not registered for (invalid_target): no tokens for APIs it was not meant to reach', async () => {
+      const { id, secret } = await server.client({ resources: ['https://api.example/'] });
+      const other = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', resource: 'https://payments.example/' }, { authorization: basic(id, secret) });
+      expect(other.status).to.equal(400);
+      expect(other.body.error).to.equal('invalid_target');
+      // Near misses of the registered resource are other resources.
+      for (const resource of ['https://api.example', 'https://api.example/x', 'https://API.example/']) {
+        const near = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', resource }, { authorization: basic(id, secret) });
+        expect(near.body.error, resource).to.equal('invalid_target');
+      }
+      // The server's default audience is always allowed, with or without naming it.
+      const named = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', resource: server.auth.config.audience }, { authorization: basic(id, secret) });
+      expect(named.status).to.equal(200);
+      const unnamed = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(id, secret) });
+      expect(JSON.parse(Buffer.from((unnamed.body.access_token as string).split('.')[1]!, 'base64url').toString()).aud).to.equal(server.auth.config.audience);
+    });
+
     it('sets aud from the resource parameter (RFC 8707) and refuses a resource with a fragment', async () => {
-      const { client, secret } = await server.client();
+      const { client, secret } = await server.client({ resources: ['https://api.example/'] });
       const result = await oauth.processClientCredentialsResponse(
         server.as,
         client,

@@ -132,7 +132,7 @@ describe('createPolicy (protected APIs)', function () {
       await apiA.close();
       await Promise.all([a.stop(), b.stop()]);
     }
-    const t = await server.client();
+    const t = await server.client({ resources: ['https://other.example/'] });
     const elsewhere = (await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials', resource: 'https://other.example/' }, { authorization: basic(t.id, t.secret) })).body.access_token;
     expect((await get(`${api.url}/me`, `Bearer ${elsewhere}`)).status).to.equal(401);
     const audienceApi = await protectedApi(server, { audience: 'https://other.example/' });
