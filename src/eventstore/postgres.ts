@@ -9,7 +9,10 @@
 //
 // Throughput: appends arriving while a transaction is in flight are queued and written together
 // in the next one (one lock, one INSERT, one fsync for many callers). Each append keeps its own
-// expected-revision check; one caller's conflict never fails another's events.
+// expected-revision check; one caller's conflict never fails another's events. A batch that only
+// starts new streams (token families, codes, device requests: the hot path) needs nothing read
+// first and is sent as one round trip; the chain's hashes do not cover positions, so they are
+// computed before the positions are known.
 
 import pg from 'pg';
 import type { EventCatalogue } from '../events/catalogue.js';
@@ -19,6 +22,7 @@ import { ChannelListener } from '../db/listen.js';
 import { corked, settle } from '../db/pipeline.js';
 import {
   EventStoreError,
+  NO_STREAM,
   WrongExpectedRevisionError,
   matchesFilter,
   revisionMatches,
@@ -226,7 +230,7 @@ export class PostgresEventStore implements EventStore {
     return error instanceof Error ? error : new Error(String(error));
   }
 
-  /** A lane's connection, in pipeline mode (a batch costs three round trips). */
+  /** A lane's connection, in pipeline mode (a batch of new streams is one round trip, any other batch two). */
   async #laneClient(lane: number): Promise<pg.Client> {
     const existing = this.#lanes[lane];
     if (existing) return existing;
@@ -254,6 +258,78 @@ export class PostgresEventStore implements EventStore {
   }
 
   async #transact(client: pg.Client, batch: readonly PendingAppend[]): Promise<Outcome[]> {
+    // The hottest appends start new streams (a token family, a code, a device request): then
+    // nothing needs reading first, and the batch is one round trip. If a stream turns out to
+    // exist, or anything else fails, nothing was written and the general path decides per append.
+    if (batch.every((append) => append.expected === NO_STREAM) && new Set(batch.map((append) => append.streamId)).size === batch.length) {
+      const outcomes = await this.#transactNewStreams(client, batch);
+      if (outcomes) return outcomes;
+    }
+    return this.#transactGeneral(client, batch);
+  }
+
+  /**
+   * One round trip: begin, take the append lock, insert every event at positions counted on from
+   * the log's head (read by the INSERT itself, after the lock is held: READ COMMITTED gives each
+   * statement a fresh snapshot), create the streams (a plain INSERT, so an existing stream fails
+   * the transaction), notify, commit. Undefined when the transaction did not commit.
+   */
+  async #transactNewStreams(client: pg.Client, batch: readonly PendingAppend[]): Promise<Outcome[] | undefined> {
+    const sealed = batch.map((append) => sealEvents(append.streamId, append.prepared, { revision: -1, hash: null }, 0));
+    const written = sealed.flat();
+    const rows = written.map(
+      (e, i) =>
+        `{"ord":${i + 1},"stream_id":${JSON.stringify(e.streamId)},"revision":${e.revision},"event_id":${JSON.stringify(e.metadata.eventId)},"type":${JSON.stringify(e.type)},"version":${e.version},"data":${e.dataJson},"metadata":${e.metadataJson},"hash":"${e.hash}"}`,
+    );
+    const heads = sealed.map((events) => events[events.length - 1]!);
+    const sent = corked(client, () => [
+      client.query('BEGIN'),
+      client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LockKey.append]),
+      client.query<{ position: string; event_id: string }>(
+        `INSERT INTO es_events (position, stream_id, revision, event_id, type, version, data, metadata, hash)
+         SELECT (SELECT coalesce(max(position), 0) FROM es_events) + e.ord, e.stream_id, e.revision, e.event_id, e.type, e.version, e.data, e.metadata, e.hash
+           FROM jsonb_to_recordset($1::jsonb) AS e(ord bigint, stream_id text, revision bigint, event_id uuid, type text,
+                                                  version int, data jsonb, metadata jsonb, hash text)
+         RETURNING position, event_id`,
+        [`[${rows.join(',')}]`],
+      ),
+      client.query(
+        `INSERT INTO es_streams (stream_id, revision, last_hash, last_position)
+         SELECT s.id, s.revision, s.hash, e.position
+           FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[]) AS s(id, revision, hash, last_event)
+           JOIN es_events e ON e.event_id = s.last_event`,
+        [heads.map((e) => e.streamId), heads.map((e) => e.revision), heads.map((e) => e.hash), heads.map((e) => e.metadata.eventId)],
+      ),
+      client.query("SELECT pg_notify($1, (SELECT max(position) FROM es_events)::text)", [EVENTS_CHANNEL]),
+    ] as const);
+    let inserted: pg.QueryResult<{ position: string; event_id: string }>;
+    try {
+      if (this.#beforeCommit) {
+        [, , inserted] = await settle(sent);
+        // Positions are known now; the hook sees the events as they will be committed.
+        const at = new Map(inserted.rows.map((row) => [row.event_id, Number(row.position)]));
+        await this.#beforeCommit(written.map((e) => ({ ...e, position: at.get(e.metadata.eventId)! })));
+        const commit = await client.query('COMMIT');
+        if (commit.command !== 'COMMIT') return undefined;
+      } else {
+        const results = await settle([...sent, client.query('COMMIT')]);
+        inserted = results[2] as pg.QueryResult<{ position: string; event_id: string }>;
+        if ((results[5] as pg.QueryResult).command !== 'COMMIT') return undefined;
+      }
+    } catch (error) {
+      if (isConnectionError(error)) throw error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      return undefined;
+    }
+    const at = new Map(inserted.rows.map((row) => [row.event_id, Number(row.position)]));
+    return sealed.map((events) => {
+      const recorded = events.map(({ dataJson: _d, metadataJson: _m, ...event }) => ({ ...event, position: at.get(event.metadata.eventId)! }));
+      const last = recorded[recorded.length - 1]!;
+      return { ok: true, result: { nextExpectedRevision: last.revision, position: last.position, events: recorded } };
+    });
+  }
+
+  async #transactGeneral(client: pg.Client, batch: readonly PendingAppend[]): Promise<Outcome[]> {
     // Round trip 1: begin, take the append lock, read the streams' heads and the log's head.
     const streamIds = [...new Set(batch.map((append) => append.streamId))];
     const [, , streams, head] = await settle(corked(client, () => [

@@ -83,6 +83,41 @@ describe('PostgreSQL event store', () => {
       expect(await store.headPosition()).to.equal(3);
     });
 
+    it('a batch of new streams is one round trip; a stream that exists or a duplicate event id in it fails only its own append', async () => {
+      let transactions = 0;
+      const store = open({ beforeCommit: async () => { transactions += 1; } });
+      const existing = `token-${randomUUID()}`;
+      const eventId = randomUUID();
+      await store.append(existing, [{ ...revokedEvent(), eventId }], { expectedRevision: NO_STREAM });
+      transactions = 0;
+      // All new streams: every append in a batch, positions gapless and in order within each append.
+      const clean = await Promise.all(Array.from({ length: 50 }, () => store.append(`token-${randomUUID()}`, [revokedEvent(), revokedEvent()], { expectedRevision: NO_STREAM })));
+      expect(transactions).to.be.lessThan(10);
+      const positions = clean.flatMap((r) => r.events.map((e) => e.position)).sort((a, b) => a - b);
+      expect(positions).to.deep.equal(Array.from({ length: 100 }, (_, i) => i + 2));
+      for (const result of clean) {
+        expect(result.events.map((e) => e.revision)).to.deep.equal([0, 1]);
+        expect(result.events[1]!.position).to.equal(result.events[0]!.position + 1);
+        expect(result.position).to.equal(result.events[1]!.position);
+        expect(result.nextExpectedRevision).to.equal(1);
+      }
+      // The same with a stream that already exists and a reused event id among them.
+      const mixed = await Promise.allSettled([
+        ...Array.from({ length: 20 }, () => store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: NO_STREAM })),
+        store.append(existing, [revokedEvent()], { expectedRevision: NO_STREAM }),
+        store.append(`token-${randomUUID()}`, [{ ...revokedEvent(), eventId }], { expectedRevision: NO_STREAM }),
+        ...Array.from({ length: 20 }, () => store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: NO_STREAM })),
+      ]);
+      expect(mixed.map((r) => r.status).filter((s) => s === 'fulfilled')).to.have.length(40);
+      expect((mixed[20] as PromiseRejectedResult).reason).to.be.instanceOf(WrongExpectedRevisionError);
+      expect((mixed[21] as PromiseRejectedResult).reason).to.include({ code: 'ERR_INVALID_APPEND' });
+      const { rows } = await db.pool.query<{ position: string }>('SELECT position FROM es_events ORDER BY position');
+      expect(rows.map((r) => Number(r.position))).to.deep.equal(Array.from({ length: 141 }, (_, i) => i + 1));
+      const streams = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM es_streams s JOIN es_events e ON e.position = s.last_position AND e.stream_id = s.stream_id');
+      expect(streams.rows[0]!.n).to.equal(1 + 50 + 40);
+      expect(verifyChain(await store.readStream(existing, { upcast: false }))).to.deep.equal({ ok: true, checked: 1 });
+    });
+
     it('a slow transaction that starts first and commits last is not skipped by a subscriber', async () => {
       let slowed = false;
       // Writer A holds its transaction open for 1.5 s after inserting; writer B starts later.
