@@ -59,6 +59,8 @@ export interface Config {
   rateLimitRequests: number;
   /** Length of a rate-limit window in seconds. */
   rateLimitWindow: number;
+  /** Reverse proxies in front of Warrant whose X-Forwarded-For entries are trusted (0: none). */
+  trustedProxies: number;
   /** Milliseconds a client may take to send a request's headers / the whole request (slow clients get 408). */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -335,6 +337,13 @@ export const settings: readonly Setting<keyof Config>[] = [
     description: 'Length of a rate-limit window in seconds. Limits are counted per node.',
     defaultText: '60',
     parse: integer('WARRANT_RATE_LIMIT_WINDOW', 60, 1, 86_400),
+  },
+  {
+    key: 'trustedProxies',
+    env: 'WARRANT_TRUSTED_PROXIES',
+    description: 'How many reverse proxies (load balancers) stand in front of Warrant and append to X-Forwarded-For. The client address (rate limits, logs) is then the entry the outermost of them appended; 0 ignores the header (a client could forge it).',
+    defaultText: '0',
+    parse: integer('WARRANT_TRUSTED_PROXIES', 0, 0, 10),
   },
   {
     key: 'headersTimeoutMs',

@@ -148,7 +148,10 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer, logger });
 
   const app = new Koa<RequestState>();
-  app.proxy = false;
+  // The client's address (rate limits, logs) from X-Forwarded-For only as far as the operator
+  // says proxies append to it: the last `trustedProxies` entries; anything before them is forgeable.
+  app.proxy = config.trustedProxies > 0;
+  app.maxIpsCount = config.trustedProxies;
   app.silent = true; // errors are logged by errorHandler with the request id
   const router = new Router<RequestState>();
   observability(router, { pool, store, metrics, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()) });

@@ -24,7 +24,7 @@ export function requestId(logger: Logger): Middleware<RequestState> {
       await next();
     } finally {
       ctx.state.log.info(
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 },
+        { method: ctx.method, path: ctx.path, status: ctx.status, ip: ctx.ip, ms: Math.round((performance.now() - started) * 10) / 10 },
         'request',
       );
     }

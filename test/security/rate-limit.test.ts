@@ -59,6 +59,39 @@ describe('rate limits', function () {
     });
   });
 
+  describe('the client address behind proxies (WARRANT_TRUSTED_PROXIES)', () => {
+    const failAs = (server: TestServer, forwardedFor: string) =>
+      postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, {
+        authorization: basic(crypto.randomUUID(), 'guess'), // a new unknown client each time: only the address adds up
+        'x-forwarded-for': forwardedFor,
+      });
+
+    it('with one trusted proxy, the address is the entry that proxy appended; entries before it are ignored', async () => {
+      const server = await startTestServer({ config: { rateLimitFailures: 2, trustedProxies: 1 } });
+      try {
+        expect((await failAs(server, '10.0.0.1')).status).to.equal(401);
+        expect((await failAs(server, '10.0.0.1')).status).to.equal(401);
+        expect((await failAs(server, '10.0.0.1')).status).to.equal(429);
+        // A client forging an earlier entry is still the address its proxy saw.
+        expect((await failAs(server, '10.0.0.2, 10.0.0.1')).status).to.equal(429);
+        expect((await failAs(server, '10.0.0.2')).status).to.equal(401);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('with none (the default), X-Forwarded-For is ignored: a forged header does not escape the limit', async () => {
+      const server = await startTestServer({ config: { rateLimitFailures: 2 } });
+      try {
+        expect((await failAs(server, '10.0.0.1')).status).to.equal(401);
+        expect((await failAs(server, '10.0.0.2')).status).to.equal(401);
+        expect((await failAs(server, '10.0.0.3')).status).to.equal(429);
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+
   describe('at the token endpoint', () => {
     let server: TestServer;
     before(async () => {
