@@ -11,14 +11,37 @@ export type Params = Map<string, string>;
 export async function readBody(ctx: Context, limit: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || NaN);
   if (Number.isFinite(declared) && declared > limit) throw new RequestTooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new RequestTooLarge(limit);
-    chunks.push(chunk);
-  }
-  const buffer = Buffer.concat(chunks);
+  const buffer = await new Promise<Buffer>((resolve, reject) => {
+    const req = ctx.req;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    function onData(chunk: Buffer) {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      // Stop listening but do not destroy the request: destroying it would end the exchange before
+      // the 413 is written. Node discards the rest of the body; the connection is not reused.
+      stop();
+      req.resume();
+      ctx.set('Connection', 'close');
+      reject(new RequestTooLarge(limit));
+    }
+    function onEnd() {
+      stop();
+      resolve(Buffer.concat(chunks));
+    }
+    function onError(error: Error) {
+      stop();
+      reject(error);
+    }
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
   const text = buffer.toString('utf8');
   if (Buffer.byteLength(text, 'utf8') !== buffer.length || text.includes('\uFFFD')) throw new InvalidRequest('the body is not valid UTF-8');
   return text;
