@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -33,8 +33,18 @@ describe('migrations', () => {
     expect(total).to.equal((await loadMigrations()).length);
   });
 
-  it('rolls back a failing migration whole and keeps the ones before it', async () => {
+  const scratch: string[] = [];
+  const scratchDir = async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'warrant-migrations-'));
+    scratch.push(dir);
+    return dir;
+  };
+  afterEach(async () => {
+    await Promise.all(scratch.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('rolls back a failing migration whole and keeps the ones before it', async () => {
+    const dir = await scratchDir();
     await writeFile(path.join(dir, '0001_ok.sql'), 'CREATE TABLE one (id int);');
     await writeFile(path.join(dir, '0002_bad.sql'), 'CREATE TABLE two (id int); SELECT no_such_function();');
     const error = await migrate(db.pool, { dir }).catch((e: unknown) => e);
@@ -45,7 +55,7 @@ describe('migrations', () => {
   });
 
   it('refuses to continue when an applied migration file was edited', async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'warrant-migrations-'));
+    const dir = await scratchDir();
     await writeFile(path.join(dir, '0001_ok.sql'), 'CREATE TABLE one (id int);');
     await migrate(db.pool, { dir });
     await writeFile(path.join(dir, '0001_ok.sql'), 'CREATE TABLE one (id bigint);');
