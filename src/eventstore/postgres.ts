@@ -98,6 +98,15 @@ function unavailable(error: unknown): EventStoreError {
   return new EventStoreError('ERR_EVENT_STORE_UNAVAILABLE', `event store unavailable: ${(error as Error).message}`, { cause: error });
 }
 
+/**
+ * One event as a row of the JSON document an append inserts with jsonb_to_recordset: the event
+ * JSON goes in as it is, with no array-literal escaping, and PostgreSQL parses it once. `lead`
+ * places it (its position, or its order in the batch).
+ */
+function eventRow(e: SealedEvent, lead: string): string {
+  return `{${lead},"stream_id":${JSON.stringify(e.streamId)},"revision":${e.revision},"event_id":${JSON.stringify(e.metadata.eventId)},"type":${JSON.stringify(e.type)},"version":${e.version},"data":${e.dataJson},"metadata":${e.metadataJson},"hash":"${e.hash}"}`;
+}
+
 export class PostgresEventStore implements EventStore {
   readonly #pool: pg.Pool;
   readonly #catalogue: EventCatalogue;
@@ -277,10 +286,7 @@ export class PostgresEventStore implements EventStore {
   async #transactNewStreams(client: pg.Client, batch: readonly PendingAppend[]): Promise<Outcome[] | undefined> {
     const sealed = batch.map((append) => sealEvents(append.streamId, append.prepared, { revision: -1, hash: null }, 0));
     const written = sealed.flat();
-    const rows = written.map(
-      (e, i) =>
-        `{"ord":${i + 1},"stream_id":${JSON.stringify(e.streamId)},"revision":${e.revision},"event_id":${JSON.stringify(e.metadata.eventId)},"type":${JSON.stringify(e.type)},"version":${e.version},"data":${e.dataJson},"metadata":${e.metadataJson},"hash":"${e.hash}"}`,
-    );
+    const rows = written.map((e, i) => eventRow(e, `"ord":${i + 1}`));
     const heads = sealed.map((events) => events[events.length - 1]!);
     const sent = corked(client, () => [
       client.query('BEGIN'),
@@ -374,20 +380,13 @@ export class PostgresEventStore implements EventStore {
     // of a transaction in which anything failed rolls back, so nothing is half-written.
     const streamRows = [...touched].map((id) => ({ id, ...state.get(id)! }));
     const writes = corked(client, () => [
-      // One JSON document instead of per-column arrays: the event JSON goes in as it is, with no
-      // array-literal escaping, and PostgreSQL parses it once.
       client.query(
         `INSERT INTO es_events (position, stream_id, revision, event_id, type, version, data, metadata, hash)
          SELECT position, stream_id, revision, event_id, type, version, data, metadata, hash
            FROM jsonb_to_recordset($1::jsonb) AS e(position bigint, stream_id text, revision bigint, event_id uuid, type text,
                                                   version int, data jsonb, metadata jsonb, hash text)`,
         [
-          `[${written
-            .map(
-              (e) =>
-                `{"position":${e.position},"stream_id":${JSON.stringify(e.streamId)},"revision":${e.revision},"event_id":${JSON.stringify(e.metadata.eventId)},"type":${JSON.stringify(e.type)},"version":${e.version},"data":${e.dataJson},"metadata":${e.metadataJson},"hash":"${e.hash}"}`,
-            )
-            .join(',')}]`,
+          `[${written.map((e) => eventRow(e, `"position":${e.position}`)).join(',')}]`,
         ],
       ),
       client.query(
