@@ -195,7 +195,8 @@ export class ProjectionRunner {
     ]);
     const results = await Promise.allSettled(sent);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    const moved = results[1]!.status === 'fulfilled' ? results[1].value.rowCount : 0;
+    const checkpoint = results[1]!;
+    const moved = checkpoint.status === 'fulfilled' ? checkpoint.value.rowCount : 0;
     if (failed || moved !== 1) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw failed ? failed.reason : new CheckpointMovedError(`checkpoint of ${name} moved away from ${from}`);

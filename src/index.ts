@@ -1,7 +1,7 @@
 // The public surface of the `warrant` package (STYLE §5: every export named).
 
 export { createAuthServer, serve, StartupError, type AuthServer, type AuthServerOptions, type RunningServer } from './server.js';
-export { createPolicy, type AuthState, type Policy, type PolicyCheck, type PolicyOptions, type RequireOptions } from './policy/policy.js';
+export { createPolicy, type AuthState, type Policy, type PolicyCheck, type PolicyContext, type PolicyOptions, type RequireOptions } from './policy/policy.js';
 export { actingAs, actingAsClient, type ActingAsClientOptions, type ActingAsOptions, type TestToken } from './policy/testing.js';
 export { OAuthError, BearerError } from './oauth/errors.js';
 export { loadConfig, settings, insecureDefaults, redactedConfig, ConfigError, type Config } from './config.js';

@@ -42,7 +42,7 @@ function page(ctx: Context, defaultLimit: number, maxLimit: number): { after: nu
   return { after, limit };
 }
 
-function subjectParam(ctx: Context): string {
+function subjectParam(ctx: Context & { params: Record<string, string> }): string {
   const subject = ctx.params['sub'] ?? '';
   if (subject.length === 0 || subject.length > 255 || hasControlCharacters(subject)) throw new NotFound('no such subject');
   return subject;

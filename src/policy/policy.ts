@@ -57,7 +57,9 @@ export interface RequireOptions {
   clientOnly?: boolean;
 }
 
-export type PolicyCheck = (auth: AuthState, ctx: Context) => boolean | Promise<boolean>;
+/** The request a policy judges: Koa's context, with the route's parameters when a router set them. */
+export type PolicyContext = Context & { params: Record<string, string> };
+export type PolicyCheck = (auth: AuthState, ctx: PolicyContext) => boolean | Promise<boolean>;
 
 export interface Policy {
   requireToken(options?: RequireOptions): Middleware;
@@ -224,7 +226,9 @@ export function createPolicy(options: PolicyOptions): Policy {
           throw error;
         }
         ctx.state['auth'] = auth;
-        if (!(await check(auth, ctx))) {
+        const withParams = ctx as PolicyContext;
+        withParams.params ??= {};
+        if (!(await check(auth, withParams))) {
           logger.info({ policy: name, subject: auth.subject, clientId: auth.clientId, jti: auth.jti }, 'denied by policy');
           return respond(ctx, new OAuthError(403, 'access_denied', `denied by policy "${name}"`));
         }

@@ -92,7 +92,7 @@ describe('metadata and keys', function () {
     try {
       const [a, b] = await Promise.all(nodes.map(async (n) => ((await (await fetch(`${n.url}/oauth/jwks`)).json()) as { keys: { kid: string }[] }).keys));
       expect(a).to.have.length(1);
-      expect(a[0]!.kid).to.equal(b![0]!.kid);
+      expect(a![0]!.kid).to.equal(b![0]!.kid);
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
     }

@@ -13,6 +13,13 @@ import { revokeClient } from '../../src/oauth/clients.js';
 import { createPolicy, type AuthState, type Policy, type PolicyOptions } from '../../src/policy/policy.js';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
 
+/** A JSON answer: OAuth errors and the /me echo. */
+interface Body {
+  error?: string;
+  error_description?: string;
+  [field: string]: any;
+}
+
 interface Api {
   url: string;
   policy: Policy;
@@ -53,7 +60,7 @@ async function protectedApi(server: TestServer, extra: Partial<PolicyOptions> = 
 
 const get = async (url: string, authorization?: string) => {
   const response = await fetch(url, { headers: authorization ? { authorization } : {} });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Body };
 };
 
 describe('createPolicy (protected APIs)', function () {
