@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly through tsx (no build step).
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The `warrant` command: compiled JavaScript from dist/ (`npm run build`; `npm install` in a
+// checkout builds it through `prepare`).
+try {
+  await import('../dist/src/cli/main.js');
+} catch (error) {
+  if (error?.code === 'ERR_MODULE_NOT_FOUND' && String(error.message).includes('dist/src/cli/main.js')) {
+    process.stderr.write('warrant: dist/ is missing; run `npm run build` in this checkout\n');
+    process.exit(1);
+  }
+  throw error;
+}
