@@ -15,15 +15,16 @@ import { createPool } from './db/pool.js';
 import { EsdbEventStore } from './eventstore/esdb.js';
 import type { EventStore } from './eventstore/port.js';
 import { PostgresEventStore } from './eventstore/postgres.js';
-import { errorHandler } from './http/errors.js';
-import { observability, requestMetrics } from './http/observability.js';
+import { observability } from './http/observability.js';
+import { protocol } from './http/protocol.js';
 import { InstrumentedEventStore } from './eventstore/instrumented.js';
 import { Metrics } from './metrics.js';
-import { requestId, type RequestState } from './http/request-id.js';
+import type { RequestState } from './http/request-id.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { auditApi } from './http/audit.js';
 import { auditUi } from './http/audit-ui.js';
 import { authorizationEndpoint, type Authenticate } from './http/authorize.js';
+import { loginEndpoints } from './http/login.js';
 import { Sessions } from './http/session.js';
 import { personalTokensApi } from './http/personal.js';
 import { deviceEndpoints } from './http/device.js';
@@ -154,6 +155,9 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   app.maxIpsCount = config.trustedProxies;
   app.silent = true; // errors are logged by errorHandler with the request id
   const router = new Router<RequestState>();
+  // Before any route: @koa/router runs router-level middleware in registration order.
+  const protocolMiddleware = protocol(logger, metrics);
+  router.use(protocolMiddleware);
   observability(router, { pool, store, metrics, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()) });
   metadataEndpoints(router, context);
   tokenEndpoint(router, context);
@@ -163,13 +167,12 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   auditApi(router, context, policy);
   auditUi(router);
   const sessions = new Sessions({ pepper, secure: config.issuer.startsWith('https://') });
+  loginEndpoints(router, context, sessions);
   authorizationEndpoint(router, context, sessions, options.authenticate);
   personalTokensApi(router, context, sessions, options.authenticate);
   deviceEndpoints(router, context, sessions, options.authenticate);
   openApiEndpoint(router, config.issuer);
-  app.use(requestId(logger));
-  app.use(requestMetrics(metrics));
-  app.use(errorHandler(metrics));
+  app.use(protocolMiddleware);
   app.use(router.routes());
   app.use(router.allowedMethods());
 

@@ -1,4 +1,4 @@
-// GET|POST /oauth/authorize (RFC 6749 §4.1, RFC 7636) and the login pages of the standalone server.
+// GET|POST /oauth/authorize (RFC 6749 §4.1, RFC 7636); the login pages are in login.ts.
 //
 // Order of checks (RFC 6749 §4.1.2.1): until the client and its redirect URI are trusted, errors
 // are shown on a page and never redirected (open-redirect protection); after that, they go back
@@ -11,12 +11,12 @@ import { findClient, type ClientRecord } from '../oauth/clients-read.js';
 import { issueCode } from '../oauth/codes.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { OAuthError } from '../oauth/errors.js';
-import { TooManyRequests } from '../oauth/rate-limit.js';
 import { hasControlCharacters } from '../oauth/text.js';
 import { audienceFor, parseScope } from '../oauth/tokens.js';
-import { checkLogin, findUser } from '../users/directory.js';
+import { findUser } from '../users/directory.js';
 import { readForm } from './form.js';
-import { consentPage, errorPage, loginPage, showPage, STYLESHEET } from './pages.js';
+import { basePath, loginUrl } from './login.js';
+import { consentPage, errorPage, showPage } from './pages.js';
 import type { RequestState } from './request-id.js';
 import type { Sessions } from './session.js';
 import { BUILT_IN_SCOPES } from './metadata.js';
@@ -118,11 +118,6 @@ function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string;
   koa.redirect(url.toString());
 }
 
-/** Only same-server paths under /oauth/ may be a login's destination. */
-function safeReturn(value: string | undefined): string {
-  return value && /^\/oauth\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/.test(value) && !value.startsWith('//') ? value : '/oauth/login';
-}
-
 export function authorizationEndpoint(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
   const describe = (scope: string) => ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? '';
 
@@ -165,7 +160,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     if (!subject) {
       if (authenticate) return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
       const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision') as [string, string][]);
-      return koa.redirect(`/oauth/login?return_to=${encodeURIComponent(`/oauth/authorize?${query.toString()}`)}`);
+      return koa.redirect(loginUrl(ctx.config.issuer, `/oauth/authorize?${query.toString()}`));
     }
     if (decision === 'deny') return back(ctx, koa, trusted, { error: 'access_denied', error_description: 'the user denied the request' });
     if (decision === 'approve') {
@@ -189,7 +184,10 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       resource: request.resource ?? undefined,
       csrf: sessions.csrf(koa),
     };
-    return showPage(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), fields }));
+    // "Not you? Sign out" comes back here, so the right person signs in and sees this request again.
+    const again = new URLSearchParams(Object.entries(fields).filter(([k, v]) => v !== undefined && k !== 'csrf') as [string, string][]);
+    const signOut = authenticate ? undefined : { csrf: fields['csrf']!, returnTo: `${basePath(ctx.config.issuer)}/oauth/authorize?${again.toString()}` };
+    return showPage(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), fields, ...(signOut ? { signOut } : {}) }));
   }
 
   router.get('/oauth/authorize', (koa) => handle(koa, koa.query));
@@ -203,42 +201,5 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     }
     const decision = params['decision'];
     return handle(koa, params, decision === 'approve' || decision === 'deny' ? decision : undefined);
-  });
-
-  router.get('/oauth/login', (koa) => {
-    const returnTo = safeReturn(typeof koa.query['return_to'] === 'string' ? koa.query['return_to'] : undefined);
-    showPage(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo }));
-  });
-
-  router.post('/oauth/login', async (koa) => {
-    const params = await readForm(koa, ctx.config.bodyLimit);
-    const returnTo = safeReturn(params.get('return_to'));
-    if (!sessions.checkCsrf(koa, params.get('csrf'), undefined)) {
-      return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
-    }
-    // Guessing passwords is limited per address and per username, as at the token endpoint.
-    const limitKeys = [`address:${koa.ip}`, `user:${params.get('username') ?? ''}`];
-    try {
-      ctx.limits.admit(limitKeys);
-    } catch (error) {
-      if (!(error instanceof TooManyRequests)) throw error;
-      koa.set(error.headers);
-      return showPage(koa, 429, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: `Too many failed sign-ins. Try again in ${error.headers['Retry-After']} seconds.`, username: params.get('username') ?? '' }));
-    }
-    const user = await checkLogin(ctx.pool, params.get('username') ?? '', params.get('password') ?? '');
-    if (!user) {
-      ctx.limits.failed(limitKeys);
-      ctx.logger.info({ requestId: koa.state.requestId }, 'login failed');
-      return showPage(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }));
-    }
-    sessions.start(koa, user.userId);
-    koa.set('Cache-Control', 'no-store');
-    return koa.redirect(returnTo === '/oauth/login' ? '/oauth/login?signed_in=1' : returnTo);
-  });
-
-  router.get('/oauth/assets/style.css', (koa) => {
-    koa.type = 'text/css; charset=utf-8';
-    koa.set('Cache-Control', 'public, max-age=3600');
-    koa.body = STYLESHEET;
   });
 }

@@ -10,6 +10,7 @@ import { decideDevice, findPending, requestDeviceCode } from '../oauth/device.js
 import { findUser } from '../users/directory.js';
 import type { Authenticate } from './authorize.js';
 import { readForm } from './form.js';
+import { loginUrl } from './login.js';
 import { BUILT_IN_SCOPES } from './metadata.js';
 import { deviceCodePage, deviceConsentPage, errorPage, messagePage, showPage } from './pages.js';
 import type { RequestState } from './request-id.js';
@@ -27,7 +28,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
 
   const who = async (koa: Context) => (authenticate ? authenticate(koa) : sessions.get(koa)?.sub);
   const loginFirst = (koa: Context, userCode: string | undefined) =>
-    koa.redirect(`/oauth/login?return_to=${encodeURIComponent(`/oauth/device${userCode && !hasUnstorableText(userCode) ? `?user_code=${encodeURIComponent(userCode)}` : ''}`)}`);
+    koa.redirect(loginUrl(ctx.config.issuer, `/oauth/device${userCode && !hasUnstorableText(userCode) ? `?user_code=${encodeURIComponent(userCode)}` : ''}`));
 
   router.get('/oauth/device', async (koa) => {
     const userCode = typeof koa.query['user_code'] === 'string' ? truncate(koa.query['user_code'], 20) : undefined;

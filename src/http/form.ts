@@ -9,6 +9,16 @@ export type Params = Map<string, string>;
 
 /** The raw body as UTF-8 text, refusing more than `limit` bytes (413) and invalid UTF-8. */
 export async function readBody(ctx: Context, limit: number): Promise<string> {
+  // A host app's body parser (@koa/bodyparser, koa-body) mounted before Warrant has consumed the
+  // stream; it keeps the raw text, which we parse ourselves as strictly as our own read.
+  const raw = (ctx.request as { rawBody?: unknown }).rawBody;
+  if (typeof raw === 'string') {
+    if (Buffer.byteLength(raw, 'utf8') > limit) throw new RequestTooLarge(limit);
+    return raw;
+  }
+  if (ctx.req.readableEnded) {
+    throw new Error('the request body was already consumed by a middleware mounted before Warrant (a body parser without rawBody); mount Warrant first');
+  }
   const declared = Number(ctx.get('content-length') || NaN);
   if (Number.isFinite(declared) && declared > limit) throw new RequestTooLarge(limit);
   const buffer = await new Promise<Buffer>((resolve, reject) => {

@@ -56,8 +56,11 @@ export function openApiDocument(issuer: string): Json {
       post: { summary: 'Consent decision', requestBody: form({ type: 'object', properties: { decision: { enum: ['approve', 'deny'] }, csrf: { type: 'string' } } }), responses: { 302: { description: 'back to the client' }, 403: html('CSRF') } },
     },
     '/oauth/login': {
-      get: { summary: 'Login page', parameters: [query('return_to', 'where to go after signing in')], responses: { 200: html('login form') } },
+      get: { summary: 'Login page (or, when signed in, who is signed in and a sign-out button)', parameters: [query('return_to', 'where to go after signing in')], responses: { 200: html('login form, or the signed-in state') } },
       post: { summary: 'Sign in', requestBody: form({ type: 'object', properties: { username: { type: 'string' }, password: { type: 'string' }, csrf: { type: 'string' }, return_to: { type: 'string' } } }), responses: { 302: { description: 'signed in' }, 401: html('wrong username or password'), 403: html('CSRF') } },
+    },
+    '/oauth/logout': {
+      post: { summary: 'Sign out (ends the session)', requestBody: form({ type: 'object', properties: { csrf: { type: 'string' }, return_to: { type: 'string' } } }), responses: { 302: { description: 'signed out; to return_to or the login page' }, 403: html('CSRF') } },
     },
     '/oauth/assets/style.css': { get: { summary: 'The pages’ stylesheet', responses: { 200: { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } } },
     '/oauth/clients': {

@@ -1,5 +1,7 @@
 // Server-rendered pages: plain HTML, one small stylesheet served by Warrant, labelled inputs,
-// usable by keyboard and without JavaScript. Every value is escaped.
+// usable by keyboard and without JavaScript. Every value is escaped. Every page lives at
+// …/oauth/<page>, so links and form actions are relative: they stay right when a host app mounts
+// Warrant under a prefix.
 
 import type { Context } from 'koa';
 
@@ -12,6 +14,7 @@ button{font:inherit;font-weight:600;padding:10px 18px;border-radius:6px;border:1
 button.secondary{background:#fff;color:#1d2433}button+button{margin-left:8px}
 :focus-visible{outline:3px solid #93c5fd;outline-offset:2px}ul.scopes{padding-left:20px}ul.scopes li{margin:6px 0}.error{color:#b42318;font-weight:600}
 code{background:#eef1f6;padding:1px 5px;border-radius:4px}
+form.inline{display:inline}button.link{background:none;border:0;color:#1d4ed8;padding:0;margin:0;font-weight:600;text-decoration:underline}.switch{margin-top:18px}
 `;
 
 /** Sends a page with the headers every page gets: no caching, no framing, only our stylesheet. */
@@ -31,7 +34,7 @@ export function escape(value: unknown): string {
 export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(title)} · Warrant</title><link rel="stylesheet" href="/oauth/assets/style.css"></head>
+<title>${escape(title)} · Warrant</title><link rel="stylesheet" href="assets/style.css"></head>
 <body><main>${body}</main></body></html>`;
 }
 
@@ -50,14 +53,29 @@ export function loginPage(options: { csrf: string; returnTo: string; error?: str
   return page(
     'Sign in',
     `<h1>Sign in</h1>${options.error ? `<p class="error" role="alert">${escape(options.error)}</p>` : ''}
-<form method="post" action="/oauth/login">${hidden({ csrf: options.csrf, return_to: options.returnTo })}
+<form method="post" action="login">${hidden({ csrf: options.csrf, return_to: options.returnTo })}
 <label for="username">Username</label><input type="text" id="username" name="username" autocomplete="username" required value="${escape(options.username ?? '')}" autofocus>
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button></form>`,
   );
 }
 
-export function consentPage(options: { clientName: string; username: string; scopes: { scope: string; description: string }[]; fields: Record<string, string | undefined> }): string {
+/** "Signed in as …" with a sign-out button (and the way on, when the sign-in was for something). */
+export function signedInPage(options: { username: string; csrf: string; continueTo?: string }): string {
+  return page(
+    'Signed in',
+    `<h1>Signed in</h1><p role="status">You are signed in as <strong>${escape(options.username)}</strong>.</p>
+${options.continueTo ? `<p><a href="${escape(options.continueTo)}">Continue</a></p>` : ''}
+${signOutForm(options.csrf, undefined, 'Sign out')}`,
+  );
+}
+
+/** A sign-out button (POST …/oauth/logout, CSRF-protected), optionally coming back to `returnTo`. */
+export function signOutForm(csrf: string, returnTo: string | undefined, label: string, className = 'secondary'): string {
+  return `<form method="post" action="logout" class="inline">${hidden({ csrf, return_to: returnTo })}<button type="submit" class="${className}">${escape(label)}</button></form>`;
+}
+
+export function consentPage(options: { clientName: string; username: string; scopes: { scope: string; description: string }[]; fields: Record<string, string | undefined>; signOut?: { csrf: string; returnTo: string } }): string {
   const list = options.scopes.length
     ? `<ul class="scopes">${options.scopes.map((s) => `<li><code>${escape(s.scope)}</code>${s.description ? ` — ${escape(s.description)}` : ''}</li>`).join('')}</ul>`
     : '<p class="muted">No specific permissions: only to know who you are.</p>';
@@ -65,8 +83,9 @@ export function consentPage(options: { clientName: string; username: string; sco
     'Authorize',
     `<h1>Authorize ${escape(options.clientName)}</h1>
 <p><strong>${escape(options.clientName)}</strong> asks to act on your behalf, ${escape(options.username)}, with these permissions:</p>${list}
-<form method="post" action="/oauth/authorize">${hidden(options.fields)}
-<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
+<form method="post" action="authorize">${hidden(options.fields)}
+<button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>
+${options.signOut ? `<p class="muted switch">Not ${escape(options.username)}? ${signOutForm(options.signOut.csrf, options.signOut.returnTo, 'Sign out', 'link')}</p>` : ''}`,
   );
 }
 
@@ -75,7 +94,7 @@ export function deviceCodePage(options: { csrf: string; userCode?: string; error
     'Connect a device',
     `<h1>Connect a device</h1>${options.error ? `<p class="error" role="alert">${escape(options.error)}</p>` : ''}
 <p>Enter the code shown on your device.</p>
-<form method="post" action="/oauth/device">${hidden({ csrf: options.csrf })}
+<form method="post" action="device">${hidden({ csrf: options.csrf })}
 <label for="user_code">Code</label><input type="text" id="user_code" name="user_code" autocomplete="one-time-code" autocapitalize="characters" required value="${escape(options.userCode ?? '')}" autofocus>
 <button type="submit">Continue</button></form>`,
   );
@@ -89,7 +108,7 @@ export function deviceConsentPage(options: { clientName: string; username: strin
     'Connect a device',
     `<h1>Connect ${escape(options.clientName)}</h1>
 <p>A device running <strong>${escape(options.clientName)}</strong> asks to act on your behalf, ${escape(options.username)}, with these permissions:</p>${list}
-<form method="post" action="/oauth/device">${hidden({ csrf: options.csrf, user_code: options.userCode })}
+<form method="post" action="device">${hidden({ csrf: options.csrf, user_code: options.userCode })}
 <button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>`,
   );
 }

@@ -246,6 +246,44 @@ describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
     }
   });
 
+  it('the login page shows who is signed in with a sign-out button; consent offers "not you? sign out", which comes back to the same request', async () => {
+    const browser = new Browser(server.url);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const fresh = await server.client({ name: 'Fresh app', confidential: false, grantTypes: ['authorization_code'], scopes: ['notes:read'], redirectUris: [redirectUri] });
+    const request = authorizeUrl({ response_type: 'code', client_id: fresh.id, redirect_uri: redirectUri, scope: 'notes:read', state: 'nu', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const first = await browser.go(request);
+    await signIn(browser, first.location!);
+
+    const signedIn = await browser.go('/oauth/login');
+    expect(signedIn.status).to.equal(200);
+    expect(signedIn.html).to.contain('signed in as <strong>ivy</strong>').and.not.to.contain('<label for="password">');
+    expect(signedIn.html).to.match(/<form method="post" action="logout"[^>]*>.*name="csrf".*Sign out<\/button>/s);
+
+    const consent = await browser.go(request);
+    expect(consent.html).to.contain('Not ivy?');
+    const signOut = /<form method="post" action="logout"[^>]*>(.*?)<\/form>/s.exec(consent.html)![1]!;
+    const returnTo = field(signOut, 'return_to')!;
+    expect(returnTo).to.match(/^\/oauth\/authorize\?/);
+    expect(new URL(returnTo, server.url).searchParams.get('state')).to.equal('nu');
+
+    // Without the CSRF token the session survives.
+    expect((await browser.post('/oauth/logout', { return_to: returnTo })).status).to.equal(403);
+    expect((await browser.go('/oauth/login')).html).to.contain('signed in as');
+
+    const out = await browser.post('/oauth/logout', { csrf: field(signOut, 'csrf')!, return_to: returnTo });
+    expect(out.status).to.equal(302);
+    expect(out.location).to.equal(returnTo);
+    expect(browser.cookies.has('warrant_session')).to.equal(false);
+    // Back at the request, nobody is signed in: to the login page, and then back to the same request.
+    const again = await browser.go(out.location!);
+    expect(again.status).to.equal(302);
+    expect(again.location).to.match(/^\/oauth\/login\?return_to=/);
+    expect((await browser.go('/oauth/login')).html).to.contain('<label for="password">');
+    // A sign-out never sends anyone off the server.
+    const csrf = field((await browser.go(first.location!)).html, 'csrf')!;
+    expect((await browser.post('/oauth/logout', { csrf, return_to: 'https://evil.example/' })).location).to.equal('/oauth/login');
+  });
+
   it('library use: createAuthServer({ authenticate }) takes the signed-in user from the host app, with no Warrant login', async () => {
     // The host app's own session, here a header its (imaginary) session middleware would set.
     const host = await startTestServer({ authenticate: (koa) => koa.get('x-host-user') || undefined });
