@@ -2,6 +2,7 @@
 // `createAuthServer` is the library entry point; `serve` is what `warrant serve` runs.
 
 import http from 'node:http';
+import path from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type pg from 'pg';
@@ -9,7 +10,7 @@ import { projections } from '../projections/index.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import { ProjectionWaiter } from '../projections/waiter.js';
 import { insecureDefaults, loadConfig, redactedConfig, type Config } from './config.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { redactPassword, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { EsdbEventStore } from './eventstore/esdb.js';
@@ -223,12 +224,21 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+export interface ServeOptions {
+  /** Lines for the person at the terminal (start-up warnings, how to reach the database); stderr by default. */
+  announce?: (line: string) => void;
+}
+
 /** `warrant serve`: embedded database when DATABASE_URL is unset, HTTP, graceful shutdown. */
-export async function serve(config: Config = loadConfig(), logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningServer> {
-  for (const warning of insecureDefaults(config)) logger.warn(`INSECURE DEVELOPMENT DEFAULT: ${warning}`);
+export async function serve(config: Config = loadConfig(), logger: Logger = createLogger({ level: config.logLevel }), options: ServeOptions = {}): Promise<RunningServer> {
+  const announce = options.announce ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const warnings = insecureDefaults(config);
+  for (const warning of warnings) logger.warn(`INSECURE DEVELOPMENT DEFAULT: ${warning}`);
+  // Plain lines too: a person watching the terminal does not read JSON logs.
+  if (warnings.length > 0) announce(['WARNING: development defaults in use, never in production:', ...warnings.map((w) => `  - ${w}`)].join('\n'));
   let embedded: EmbeddedDatabase | undefined;
   if (!config.databaseUrl) {
-    embedded = await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger });
+    embedded = await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger, announce });
   }
   // A fresh machine has no keys yet: create them, as `warrant install` would, and say so.
   if (!config.signingKey && (await readStoredKeys(config.storage)).length === 0) {
@@ -254,6 +264,16 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
   logger.info({ url, issuer: config.issuer, config: redactedConfig({ ...config, databaseUrl: embedded?.url ?? config.databaseUrl }) }, 'warrant listening');
+  announce(`Warrant is serving ${url} (issuer ${config.issuer}).`);
+  if (embedded) {
+    announce(
+      [
+        `Embedded PostgreSQL: ${redactPassword(embedded.url)} (full URL in ${path.join(config.storage, 'embedded.json')}, readable only by you).`,
+        'While this server runs, `npx warrant …` in another terminal (same folder, same WARRANT_STORAGE) uses this database, e.g.:',
+        '  npx warrant client create --name "My app" --grant client_credentials --scope read --json',
+      ].join('\n'),
+    );
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () => {

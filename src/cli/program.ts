@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { projections } from '../../projections/index.js';
 import { rebuildProjection } from '../../projections/rebuild.js';
 import { loadConfig, redactedConfig, type Config } from '../config.js';
-import { startEmbeddedPostgres } from '../db/embedded.js';
+import { attachOrStartEmbedded } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { EsdbEventStore } from '../eventstore/esdb.js';
@@ -21,6 +21,11 @@ import { progress } from './progress.js';
 import type pg from 'pg';
 
 
+/** A line for the person at the terminal (stderr: stdout is for results, e.g. --json). */
+function announce(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
 function fail(message: string, code = 1): never {
   process.stderr.write(`warrant: ${message}\n`);
   process.exit(code);
@@ -28,7 +33,7 @@ function fail(message: string, code = 1): never {
 
 /** Opens the database (starting the embedded one when DATABASE_URL is unset) for one command. */
 async function withDatabase<T>(config: Config, logger: Logger, fn: (pool: pg.Pool, store: EventStore) => Promise<T>): Promise<T> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger });
+  const embedded = config.databaseUrl ? undefined : await attachOrStartEmbedded({ storage: config.storage, port: config.embeddedPostgresPort, logger, announce });
   const pool = createPool(embedded?.url ?? config.databaseUrl!, { max: 4, logger });
   try {
     try {
@@ -50,7 +55,7 @@ async function withDatabase<T>(config: Config, logger: Logger, fn: (pool: pg.Poo
 
 /** The whole server without HTTP (for commands that append events and wait for the read models). */
 async function withServer<T>(config: Config, logger: Logger, fn: (auth: AuthServer) => Promise<T>): Promise<T> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger });
+  const embedded = config.databaseUrl ? undefined : await attachOrStartEmbedded({ storage: config.storage, port: config.embeddedPostgresPort, logger, announce });
   try {
     if (!config.signingKey && (await readStoredKeys(config.storage)).length === 0) await ensureKey(config.storage);
     if (!config.pepper) await ensurePepper(config.storage);
@@ -172,7 +177,9 @@ export async function main(argv: string[]): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode);
-    if (process.env['DEBUG']?.includes('warrant')) process.stderr.write(`${(error as Error).stack}\n`);
-    fail((error as Error).message);
+    if (process.env['DEBUG']?.includes('warrant')) process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    // Whatever was thrown (libraries reject with undefined, too), one line and no stack trace.
+    const message = error instanceof Error ? error.message : error === undefined ? 'failed without a reason (DEBUG=warrant shows more)' : String(error);
+    fail(message.split('\n')[0] || 'failed without a reason (DEBUG=warrant shows more)');
   }
 }

@@ -1,21 +1,8 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect } from 'chai';
 import { PostgresEventStore } from '../../src/eventstore/postgres.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { seedHistory } from '../support/events.js';
-import { freePort, run, start, waitForHttp } from '../support/process.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { run } from '../support/process.js';
 
 describe('warrant CLI', function () {
   this.timeout(90_000);
@@ -118,59 +105,5 @@ describe('warrant CLI', function () {
     const port = await run(['config'], { PORT: 'eighty' });
     expect(port.code).to.equal(1);
     expect(port.stderr.trim()).to.equal('warrant: PORT must be an integer from 0 to 65535, got "eighty"');
-  });
-
-  describe('on the embedded database (no DATABASE_URL)', () => {
-    let storage: string;
-    beforeEach(async () => {
-      storage = await mkdtemp(path.join(tmpdir(), 'warrant-storage-'));
-    });
-    afterEach(async () => {
-      await rm(storage, { recursive: true, force: true });
-    });
-
-    async function serveEmbedded(httpPort: number, pgPort: number) {
-      const server = start(['serve'], { WARRANT_STORAGE: storage, PORT: String(httpPort), WARRANT_EMBEDDED_PG_PORT: String(pgPort) });
-      const response = await waitForHttp(`http://127.0.0.1:${httpPort}/healthz`, 60_000).catch((error: unknown) => {
-        server.child.kill('SIGKILL');
-        throw new Error(`server did not answer: ${(error as Error).message}\n${server.output()}`);
-      });
-      return { server, response };
-    }
-
-    it('starts, answers /healthz, and stops cleanly on SIGTERM (database stopped too)', async () => {
-      const [httpPort, pgPort] = [await freePort(), await freePort()];
-      const { server, response } = await serveEmbedded(httpPort, pgPort);
-      expect(response.status).to.equal(200);
-      const body = (await response.json()) as { status: string; projections: Record<string, { lag: number }> };
-      expect(body.status).to.equal('ok');
-      expect(Object.keys(body.projections)).to.deep.equal(['clients', 'tokens', 'authorization_codes', 'device_authorizations']);
-      expect(server.output()).to.contain('INSECURE DEVELOPMENT DEFAULT').and.to.contain('embedded PostgreSQL ready');
-      expect(server.output()).to.contain(`127.0.0.1:${pgPort}/warrant`);
-
-      server.child.kill('SIGTERM');
-      expect(await server.exited).to.equal(0);
-      expect(existsSync(path.join(storage, 'pgdata', 'postmaster.pid'))).to.equal(false);
-      expect(await fetch(`http://127.0.0.1:${httpPort}/healthz`).then(() => 'answered', () => 'refused')).to.equal('refused');
-    });
-
-    it('starts again after a crash left postgres running and its pid file behind', async () => {
-      const [httpPort, pgPort] = [await freePort(), await freePort()];
-      const first = await serveEmbedded(httpPort, pgPort);
-      expect(first.response.status).to.equal(200);
-      first.server.child.kill('SIGKILL');
-      await first.server.exited;
-      const pidFile = path.join(storage, 'pgdata', 'postmaster.pid');
-      expect(existsSync(pidFile)).to.equal(true);
-      const orphan = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-      expect(alive(orphan), 'postgres outlived its parent').to.equal(true);
-
-      const second = await serveEmbedded(httpPort, pgPort);
-      expect(second.response.status).to.equal(200);
-      expect(second.server.output()).to.contain('left running by a crashed run');
-      second.server.child.kill('SIGTERM');
-      expect(await second.server.exited).to.equal(0);
-      expect(alive(orphan)).to.equal(false);
-    });
   });
 });
