@@ -23,6 +23,7 @@ import { Metrics } from './metrics.js';
 import type { RequestState } from './http/request-id.js';
 import { createLogger, silentLogger, type Logger } from './logger.js';
 import { auditApi } from './http/audit.js';
+import { subjectsApi } from './http/subjects.js';
 import { auditUi } from './http/audit-ui.js';
 import { authorizationEndpoint, type Authenticate } from './http/authorize.js';
 import { loginEndpoints } from './http/login.js';
@@ -166,6 +167,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   introspectionEndpoint(router, context);
   clientsApi(router, context, policy);
   auditApi(router, context, policy);
+  subjectsApi(router, context, policy);
   auditUi(router);
   const sessions = new Sessions({ pepper, secure: config.issuer.startsWith('https://') });
   loginEndpoints(router, context, sessions);

@@ -15,8 +15,10 @@ import type { EventStore } from '../eventstore/port.js';
 import { familyHistory, findFamily } from '../audit/history.js';
 import { verifyAll } from '../audit/verify.js';
 import { progress, type Progress } from './progress.js';
-import { createUser, UserError } from '../users/directory.js';
-import { createPersonalToken } from '../oauth/personal.js';
+import { createUser, deleteUser, findUserByName, listUsers, UserError } from '../users/directory.js';
+import { createPersonalToken, listAllPersonalTokens } from '../oauth/personal.js';
+import { revokeSubject } from '../oauth/subjects.js';
+import { revokeFamily } from '../oauth/tokens.js';
 import { purge } from '../oauth/purge.js';
 
 export interface CliHelpers {
@@ -276,6 +278,36 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
       if (options.json) return out(JSON.stringify({ user_id: created.userId, username: created.username }));
       return out(`User ${created.username} created (subject ${created.userId}).`);
     });
+  user
+    .command('list')
+    .description('list users with their subject ids (the `sub` of their tokens)')
+    .option('--json', 'JSON output')
+    .action(async (options: { json?: boolean }) => {
+      const { config, logger } = context();
+      const users = await withDatabase(config, logger, async (pool) => {
+        await migrate(pool);
+        return listUsers(pool);
+      });
+      if (options.json) return out(JSON.stringify(users.map((u) => ({ user_id: u.userId, username: u.username, created_at: u.createdAt.toISOString() }))));
+      if (users.length === 0) return out('No users.');
+      for (const u of users) out(`${u.userId}  ${u.username}`);
+      return undefined;
+    });
+  user
+    .command('delete')
+    .description("delete a user: every token of theirs is revoked first, and their remembered consents go")
+    .argument('<username>', 'login name')
+    .action(async (username: string) => {
+      const { config, logger } = context();
+      const revoked = await withServer(config, logger, async (auth) => {
+        const found = await findUserByName(auth.pool, username);
+        if (!found) return fail(`no user ${username}`);
+        const count = await revokeSubject(auth.context, found.userId, actor);
+        await deleteUser(auth.pool, found.userId);
+        return count;
+      });
+      out(`User ${username} deleted; ${revoked} token famil${revoked === 1 ? 'y' : 'ies'} revoked.`);
+    });
 
   const token = program.command('token').description('personal access tokens');
   token
@@ -288,13 +320,54 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
     .action(async (options: { user: string; name: string; scope: string[]; json?: boolean }) => {
       const { config, logger } = context();
       const created = await withServer(config, logger, async (auth) => {
-        const { rows } = await auth.pool.query<{ user_id: string }>('SELECT user_id FROM users WHERE username = $1', [options.user]);
-        if (!rows[0]) return fail(`no user ${options.user}`);
-        return createPersonalToken(auth.context, { subject: rows[0].user_id, name: options.name, scope: options.scope.join(' ') || undefined, actor: { actor: `admin:cli:${process.env['USER'] ?? 'unknown'}` } });
+        const found = await findUserByName(auth.pool, options.user);
+        if (!found) return fail(`no user ${options.user}`);
+        return createPersonalToken(auth.context, { subject: found.userId, name: options.name, scopes: options.scope.flatMap((s) => s.split(' ')).filter(Boolean), actor });
       });
       if (options.json) return out(JSON.stringify(created));
       out(`Personal access token "${created.name}" (id ${created.id}), expires ${created.expires_at}:`);
       return out(created.access_token);
+    });
+
+  token
+    .command('list')
+    .description("list personal access tokens (never the tokens themselves)")
+    .option('--user <username>', "only this user's")
+    .option('--json', 'JSON output')
+    .action(async (options: { user?: string; json?: boolean }) => {
+      const { config, logger } = context();
+      const tokens = await withDatabase(config, logger, async (pool) => {
+        await migrate(pool);
+        let subject: string | undefined;
+        if (options.user !== undefined) {
+          const found = await findUserByName(pool, options.user);
+          if (!found) return fail(`no user ${options.user}`);
+          subject = found.userId;
+        }
+        return listAllPersonalTokens(pool, subject === undefined ? {} : { subject });
+      });
+      if (options.json) return out(JSON.stringify(tokens));
+      if (tokens.length === 0) return out('No personal access tokens.');
+      const now = Date.now();
+      for (const t of tokens) {
+        const status = t.revoked ? 'revoked' : Date.parse(t.expires_at) <= now ? 'expired' : `expires ${t.expires_at.slice(0, 10)}`;
+        out(`${t.id}  ${(t.username ?? t.subject).padEnd(16)}  ${JSON.stringify(t.name).padEnd(20)}  ${(t.scopes.join(' ') || '(no scopes)').padEnd(16)}  ${status}`);
+      }
+      return undefined;
+    });
+  token
+    .command('revoke')
+    .description('revoke a personal access token at once')
+    .argument('<id>', 'token id (from `token list`)')
+    .action(async (id: string) => {
+      if (!isUuid(id)) fail(`not a token id: ${id}`, 2);
+      const { config, logger } = context();
+      await withServer(config, logger, async (auth) => {
+        const found = (await listAllPersonalTokens(auth.pool)).find((t) => t.id === id);
+        if (!found) return fail(`no personal access token ${id}`);
+        return revokeFamily(auth.context, id, 'admin', actor);
+      });
+      out(`Personal access token ${id} revoked.`);
     });
 
   program

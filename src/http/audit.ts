@@ -1,5 +1,5 @@
-// The audit API under /audit (bearer tokens with scope warrant:audit), and the subject-wide
-// revocation under /oauth/subjects (warrant:admin). Everything here reads the event store.
+// The audit API under /audit (bearer tokens with scope warrant:audit). Everything here reads the
+// event store.
 
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
@@ -12,7 +12,6 @@ import { isUuid } from '../oauth/clients-read.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { InvalidRequest, NotFound } from '../oauth/errors.js';
 import { hasControlCharacters, hasUnstorableText } from '../oauth/text.js';
-import { revokeFamily } from '../oauth/tokens.js';
 import type { Policy } from '../policy/policy.js';
 import type { RequestState } from './request-id.js';
 
@@ -42,7 +41,7 @@ function page(ctx: Context, defaultLimit: number, maxLimit: number): { after: nu
   return { after, limit };
 }
 
-function subjectParam(ctx: Context & { params: Record<string, string> }): string {
+export function subjectParam(ctx: Context & { params: Record<string, string> }): string {
   const subject = ctx.params['sub'] ?? '';
   if (subject.length === 0 || subject.length > 255 || hasControlCharacters(subject)) throw new NotFound('no such subject');
   return subject;
@@ -50,7 +49,6 @@ function subjectParam(ctx: Context & { params: Record<string, string> }): string
 
 export function auditApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
   const auditor = policy.requireScopes('warrant:audit');
-  const admin = policy.requireScopes('warrant:admin');
 
   router.get('/audit/tokens/:id', auditor, async (koa) => {
     const familyId = await findFamily(ctx.store, koa.params['id']!);
@@ -135,22 +133,5 @@ export function auditApi(router: Router<RequestState>, ctx: WarrantContext, poli
       checked: verdict.checked,
       ...(verdict.ok ? {} : { broken_at_revision: verdict.brokenAt, reason: verdict.reason }),
     };
-  });
-
-  router.post('/oauth/subjects/:sub/revoke', admin, async (koa) => {
-    const subject = subjectParam(koa);
-    const actor = { actor: `admin:${(koa.state as { auth?: { subject: string } }).auth?.subject ?? 'unknown'}`, requestId: koa.state.requestId, correlationId: koa.state.requestId };
-    let revoked = 0;
-    for (let after = 0; ; ) {
-      const found = await families(ctx.store, { subject }, { after, limit: 200 }, ctx.clock());
-      for (const family of found.families) {
-        if (family.status === 'revoked') continue;
-        await revokeFamily(ctx, family.family_id, 'subject_revoked', actor);
-        revoked += 1;
-      }
-      if (found.next === null) break;
-      after = found.next;
-    }
-    koa.body = { subject, revoked };
   });
 }

@@ -6,11 +6,14 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { isUuid } from '../oauth/clients-read.js';
 import type { WarrantContext } from '../oauth/context.js';
-import { InvalidRequest, NotFound, OAuthError } from '../oauth/errors.js';
+import { NotFound, OAuthError } from '../oauth/errors.js';
 import { createPersonalToken, listPersonalTokens, revokePersonalToken } from '../oauth/personal.js';
 import type { Authenticate } from './authorize.js';
 import { readJson } from './json.js';
 import type { RequestState } from './request-id.js';
+import { checkJson, personalTokenSchema, type PersonalTokenRequest } from './schemas.js';
+
+const PERSONAL_TOKEN_SHAPE = 'send {"name": "…", "scopes": ["a", "b"]} (Passport style) or {"name": "…", "scope": "a b"}';
 import type { Sessions } from './session.js';
 
 export function personalTokensApi(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
@@ -32,13 +35,10 @@ export function personalTokensApi(router: Router<RequestState>, ctx: WarrantCont
 
   router.post('/oauth/personal-access-tokens', async (koa) => {
     const subject = await user(koa, true);
-    const body = (await readJson(koa, ctx.config.bodyLimit)) as { name?: unknown; scope?: unknown };
-    if (typeof body !== 'object' || body === null || typeof body.name !== 'string' || (body.scope !== undefined && typeof body.scope !== 'string')) {
-      throw new InvalidRequest('send {"name": "…", "scope": "a b"}');
-    }
+    const body = checkJson<PersonalTokenRequest>(personalTokenSchema, await readJson(koa, ctx.config.bodyLimit), PERSONAL_TOKEN_SHAPE);
     koa.status = 201;
     koa.set('Cache-Control', 'no-store');
-    koa.body = await createPersonalToken(ctx, { subject, name: body.name, scope: body.scope as string | undefined, actor: actorOf(koa, subject) });
+    koa.body = await createPersonalToken(ctx, { subject, name: body.name, scopes: body.scopes ?? (body.scope === undefined ? [] : body.scope.split(' ').filter(Boolean)), actor: actorOf(koa, subject) });
   });
 
   router.delete('/oauth/personal-access-tokens/:id', async (koa) => {

@@ -52,8 +52,46 @@ export const deviceRequestSchema = {
   properties: { scope: { type: 'string', maxLength: 2000 }, ...clientAuth },
 } as const;
 
+const scopeToken = { type: 'string', pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', maxLength: 128 } as const; // RFC 6749 §3.3
+
+/** POST /oauth/personal-access-tokens (JSON): unknown fields are refused, not ignored. */
+export const personalTokenSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    scope: { type: 'string', maxLength: 2000, pattern: '^[\\x20\\x21\\x23-\\x5B\\x5D-\\x7E]*$' },
+    scopes: { type: 'array', items: scopeToken, uniqueItems: true, maxItems: 200 },
+  },
+  not: { required: ['scope', 'scopes'], properties: { scope: true, scopes: true } },
+} as const;
+
+export interface PersonalTokenRequest {
+  name: string;
+  scope?: string;
+  scopes?: string[];
+}
+
 // Compiled once, when the module loads (never on a request).
-const compiled = new Map<object, ValidateFunction>([tokenRequestSchema, tokenOperationSchema, deviceRequestSchema].map((schema) => [schema, ajv.compile(schema)]));
+const compiled = new Map<object, ValidateFunction>([tokenRequestSchema, tokenOperationSchema, deviceRequestSchema, personalTokenSchema].map((schema) => [schema, ajv.compile(schema)]));
+
+/** Validates a JSON body against one of the schemas above; the error names the field, then says what to send. */
+export function checkJson<T>(schema: object, value: unknown, shape: string): T {
+  const validate = compiled.get(schema);
+  if (!validate) throw new Error('checkJson() needs a schema compiled in src/http/schemas.ts');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidRequest(`the body must be a JSON object; ${shape}`);
+  if (validate(value)) return value as T;
+  const [error] = validate.errors ?? [];
+  const field = (error?.instancePath ?? '').slice(1).replace(/\//g, '.');
+  const problem =
+    error?.keyword === 'additionalProperties' ? `unknown field ${JSON.stringify(String(error.params['additionalProperty']))}`
+    : error?.keyword === 'required' ? `missing field ${JSON.stringify(String(error.params['missingProperty']))}`
+    : error?.keyword === 'not' ? 'scope and scopes together'
+    : error?.keyword === 'pattern' ? `${field} is not a valid scope (RFC 6749 §3.3)`
+    : `${field || 'the body'} ${error?.message ?? 'is invalid'}`;
+  throw new InvalidRequest(`${problem}; ${shape}`);
+}
 
 /** Validates form parameters against one of the schemas above; the error names the parameter. */
 export function check(schema: object, params: Params): Record<string, string> {

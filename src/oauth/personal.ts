@@ -3,6 +3,7 @@
 // use, are `personal_access` token families (so they appear in the audit history and can be
 // revoked like any other), and have no refresh token.
 
+import type pg from 'pg';
 import { findClient, type ClientRecord } from './clients-read.js';
 import { registerClient } from './clients.js';
 import type { Actor, WarrantContext } from './context.js';
@@ -38,10 +39,12 @@ export interface PersonalToken {
   revoked: boolean;
 }
 
-export async function createPersonalToken(ctx: WarrantContext, input: { subject: string; name: string; scope: string | undefined; actor: Actor }): Promise<PersonalToken & { access_token: string }> {
+export async function createPersonalToken(ctx: WarrantContext, input: { subject: string; name: string; scopes: readonly string[]; actor: Actor }): Promise<PersonalToken & { access_token: string }> {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw new InvalidRequest('name: 1 to 200 characters');
-  const scopes = parseScope(input.scope) ?? [];
+  // The same rules as everywhere a scope is named (RFC 6749 §3.3 tokens), then: configured ones only.
+  if (input.scopes.some((scope) => scope.includes(' '))) throw new InvalidScope('a scope cannot contain a space');
+  const scopes = parseScope(input.scopes.join(' ')) ?? [];
   const known = new Set([...Object.keys(ctx.config.scopes)]);
   const unknown = scopes.filter((scope) => !known.has(scope));
   if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(' ')} (configure it in WARRANT_SCOPES)`);
@@ -77,6 +80,18 @@ export async function listPersonalTokens(ctx: WarrantContext, subject: string): 
     [subject],
   );
   return rows.map((r) => ({ id: r.family_id, name: r.name, scopes: r.scopes, created_at: r.created_at.toISOString(), expires_at: r.access_expires_at.toISOString(), revoked: r.revoked }));
+}
+
+/** Every user's personal access tokens, or one user's (the CLI's `token list`), with usernames. */
+export async function listAllPersonalTokens(pool: pg.Pool, options: { subject?: string } = {}): Promise<(PersonalToken & { subject: string; username: string | null })[]> {
+  const { rows } = await pool.query<{ family_id: string; subject: string; username: string | null; name: string; scopes: string[]; created_at: Date; access_expires_at: Date; revoked: boolean }>(
+    `SELECT f.family_id, f.subject, u.username, f.name, f.scopes, f.created_at, f.access_expires_at, f.revoked
+       FROM token_families f LEFT JOIN users u ON u.user_id::text = f.subject
+      WHERE f.grant_type = 'personal_access' AND f.name IS NOT NULL AND f.name <> 'actingAs' AND ($1::text IS NULL OR f.subject = $1)
+      ORDER BY f.created_at, f.family_id`,
+    [options.subject ?? null],
+  );
+  return rows.map((r) => ({ id: r.family_id, subject: r.subject, username: r.username, name: r.name, scopes: r.scopes, created_at: r.created_at.toISOString(), expires_at: r.access_expires_at.toISOString(), revoked: r.revoked }));
 }
 
 export async function revokePersonalToken(ctx: WarrantContext, subject: string, id: string, actor: Actor): Promise<void> {

@@ -65,6 +65,32 @@ export async function checkLogin(pool: pg.Pool, username: string, password: stri
   return row && ok ? { userId: row.user_id, username: row.username } : undefined;
 }
 
+export async function findUserByName(pool: pg.Pool, username: string): Promise<User | undefined> {
+  const { rows } = await pool.query<{ user_id: string; username: string }>('SELECT user_id, username FROM users WHERE username = $1', [username]);
+  return rows[0] && { userId: rows[0].user_id, username: rows[0].username };
+}
+
+export async function listUsers(pool: pg.Pool): Promise<(User & { createdAt: Date })[]> {
+  const { rows } = await pool.query<{ user_id: string; username: string; created_at: Date }>('SELECT user_id, username, created_at FROM users ORDER BY username');
+  return rows.map((row) => ({ userId: row.user_id, username: row.username, createdAt: row.created_at }));
+}
+
+/** Removes the user and their remembered consents (their tokens are revoked first, by the caller). */
+export async function deleteUser(pool: pg.Pool, userId: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('DELETE FROM consents WHERE subject = $1', [userId]);
+    await client.query('DELETE FROM users WHERE user_id = $1', [userId]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export async function findUser(pool: pg.Pool, userId: string): Promise<User | undefined> {
   const { rows } = await pool.query<{ user_id: string; username: string }>('SELECT user_id, username FROM users WHERE user_id = $1::text::uuid', [userId]).catch(() => ({ rows: [] }));
   return rows[0] && { userId: rows[0].user_id, username: rows[0].username };

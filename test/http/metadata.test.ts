@@ -24,8 +24,11 @@ describe('metadata and keys', function () {
       jwks_uri: `${server.url}/oauth/jwks`,
       revocation_endpoint: `${server.url}/oauth/revoke`,
       introspection_endpoint: `${server.url}/oauth/introspect`,
-      registration_endpoint: `${server.url}/oauth/clients`,
     });
+    // Only what works: the admin API is not RFC 7591 registration, and introspection refuses public clients.
+    expect(metadata).not.to.have.property('registration_endpoint');
+    expect(metadata['introspection_endpoint_auth_methods_supported']).to.deep.equal(['client_secret_basic', 'client_secret_post']);
+    expect(metadata['revocation_endpoint_auth_methods_supported']).to.include('none');
     expect(metadata['grant_types_supported']).to.include.members(['client_credentials', 'refresh_token']);
     expect(metadata['token_endpoint_auth_methods_supported']).to.include.members(['client_secret_basic', 'client_secret_post']);
     expect(metadata['code_challenge_methods_supported']).to.deep.equal(['S256']);

@@ -75,6 +75,68 @@ describe('personal access tokens and the password grant', function () {
     expect(missing.stderr.trim()).to.equal('warrant: no user nobody');
   });
 
+  it('the API takes Passport\'s {"scopes": [...]} or OAuth\'s {"scope": "a b"}, and refuses unknown fields and malformed scopes with 400', async () => {
+    const cookie = await signIn(server, 'kim', 'kims password 123');
+    const { csrf_token: csrf } = (await (await fetch(`${server.url}/oauth/personal-access-tokens`, { headers: { cookie } })).json()) as { csrf_token: string };
+    const create = (body: unknown) =>
+      fetch(`${server.url}/oauth/personal-access-tokens`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });
+    const passport = await create({ name: 'passport style', scopes: ['repo:read', 'repo:write'] });
+    expect(passport.status).to.equal(201);
+    expect(((await passport.json()) as { scopes: string[] }).scopes).to.deep.equal(['repo:read', 'repo:write']);
+    const refused: [unknown, RegExp][] = [
+      [{ name: 'typo', scops: ['repo:read'] }, /unknown field "scops"/],
+      [{ name: 'both', scope: 'repo:read', scopes: ['repo:read'] }, /scope and scopes together/],
+      [{ name: 'spaced', scopes: ['repo:read repo:write'] }, /not a valid scope/],
+      [{ name: 'quoted', scope: 'repo"read' }, /not a valid scope/],
+      [{ name: 'not a list', scopes: 'repo:read' }, /scopes must be array/],
+      [{ scopes: ['repo:read'] }, /missing field "name"/],
+      [{ name: 'unknown', scopes: ['admin'] }, /unknown scope: admin/],
+      [['laptop'], /the body must be a JSON object/],
+    ];
+    for (const [body, message] of refused) {
+      const res = await create(body);
+      expect(res.status, JSON.stringify(body)).to.equal(400);
+      const error = (await res.json()) as { error: string; error_description: string };
+      expect(error.error_description, JSON.stringify(body)).to.match(message);
+    }
+    const listed = (await (await fetch(`${server.url}/oauth/personal-access-tokens`, { headers: { cookie } })).json()) as { tokens: { name: string }[] };
+    expect(listed.tokens.map((t) => t.name), 'nothing refused was created').not.to.include.members(['typo', 'both', 'spaced', 'unknown']);
+  });
+
+  it('warrant token list / token revoke and user list / user delete (which revokes the user\'s tokens first)', async () => {
+    const env = { DATABASE_URL: server.db.url, WARRANT_STORAGE: server.storage, ISSUER: server.url, WARRANT_SCOPES: JSON.stringify({ 'repo:read': 'Read repositories' }) };
+    const leo = await createUser(server.auth.pool, 'leo', 'leos password 123');
+    const made = await run(['token', 'create', '--user', 'leo', '--name', 'deploy', '--scope', 'repo:read', '--json'], env);
+    expect(made.code, made.stderr).to.equal(0);
+    const pat = JSON.parse(made.stdout) as { id: string; access_token: string };
+    const second = JSON.parse((await run(['token', 'create', '--user', 'leo', '--name', 'backup', '--json'], env)).stdout) as { id: string; access_token: string };
+
+    const list = await run(['token', 'list', '--user', 'leo'], env);
+    expect(list.code, list.stderr).to.equal(0);
+    expect(list.stdout).to.contain(pat.id).and.to.contain('"deploy"').and.to.contain(second.id);
+    expect(list.stdout, 'never the token itself').not.to.contain(pat.access_token);
+    const all = JSON.parse((await run(['token', 'list', '--json'], env)).stdout) as { id: string; username: string }[];
+    expect(all.find((t) => t.id === pat.id)).to.include({ username: 'leo' });
+
+    const revoked = await run(['token', 'revoke', pat.id], env);
+    expect(revoked.code, revoked.stderr).to.equal(0);
+    expect(await server.auth.policy.authenticate(`Bearer ${pat.access_token}`).then(() => 'accepted', () => 'refused')).to.equal('refused');
+    expect((await run(['token', 'list', '--user', 'leo'], env)).stdout).to.match(new RegExp(`${pat.id}.*revoked`));
+    const notPersonal = await run(['token', 'revoke', '00000000-0000-4000-8000-000000000000'], env);
+    expect(notPersonal.code).to.equal(1);
+    expect(notPersonal.stderr.trim()).to.equal('warrant: no personal access token 00000000-0000-4000-8000-000000000000');
+
+    const users = await run(['user', 'list'], env);
+    expect(users.stdout).to.contain(`${leo.userId}  leo`).and.to.contain('  kim');
+    const deleted = await run(['user', 'delete', 'leo'], env);
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    expect(deleted.stdout).to.equal('User leo deleted; 1 token family revoked.\n');
+    expect(await server.auth.policy.authenticate(`Bearer ${second.access_token}`).then(() => 'accepted', () => 'refused'), 'their tokens die with them').to.equal('refused');
+    expect((await run(['user', 'list', '--json'], env)).stdout).not.to.contain('"leo"');
+    const again = await run(['user', 'delete', 'leo'], env);
+    expect(again.stderr.trim()).to.equal('warrant: no user leo');
+  });
+
   it('the password grant works when enabled, for clients allowed it; wrong passwords are invalid_grant', async () => {
     const c = await server.client({ grantTypes: ['password', 'refresh_token'], scopes: ['repo:read'] });
     const ok = await postForm(`${server.url}/oauth/token`, { grant_type: 'password', username: 'kim', password: 'kims password 123', scope: 'repo:read' }, { authorization: basic(c.id, c.secret) });
