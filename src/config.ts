@@ -154,7 +154,7 @@ export const settings: readonly Setting<keyof Config>[] = [
   {
     key: 'embeddedPostgresPort',
     env: 'WARRANT_EMBEDDED_PG_PORT',
-    description: 'Port of the embedded PostgreSQL.',
+    description: 'Port of the embedded PostgreSQL. When another program holds it, a free port is used and announced (an embedded PostgreSQL orphaned by a killed Warrant is stopped instead).',
     defaultText: '54329',
     parse: integer('WARRANT_EMBEDDED_PG_PORT', 54329, 1, 65535),
   },
