@@ -189,9 +189,17 @@ export async function families(
   return { families: summaries, next: issued.length === page.limit ? issued.at(-1)!.position : null };
 }
 
-export async function clientHistory(store: EventStore, clientId: string): Promise<{ events: AuditEvent[]; revoked: boolean; exists: boolean }> {
+export interface ClientHistory {
+  events: AuditEvent[];
+  /** As registered, or as last renamed by ClientUpdated. */
+  name: string | null;
+  revoked: boolean;
+  exists: boolean;
+}
+
+export async function clientHistory(store: EventStore, clientId: string): Promise<ClientHistory> {
   const events = await store.readStream(`client-${clientId}`);
   const state = events.reduce(evolveClient, initialClientState);
-  return { events: events.map(auditEvent), revoked: state.revoked, exists: state.client !== null };
+  return { events: events.map(auditEvent), name: state.client?.name ?? null, revoked: state.revoked, exists: state.client !== null };
 }
 

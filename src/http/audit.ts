@@ -1,10 +1,11 @@
 // The audit API under /audit (bearer tokens with scope warrant:audit). Everything here reads the
-// event store.
+// event store, except usernames: personal data is kept out of events, in the user directory.
 
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { auditEvent, clientHistory, families, familyHistory, familyStateAt, findFamily } from '../audit/history.js';
+import { auditEvent, families, familyHistory, familyStateAt, findFamily } from '../audit/history.js';
+import { AuditNames } from '../audit/names.js';
 import { verifyStream } from '../audit/verify.js';
 import { schemas } from '../events/types.js';
 import type { EventFilter } from '../eventstore/port.js';
@@ -13,6 +14,7 @@ import type { WarrantContext } from '../oauth/context.js';
 import { InvalidRequest, NotFound } from '../oauth/errors.js';
 import { hasControlCharacters, hasUnstorableText } from '../oauth/text.js';
 import type { Policy } from '../policy/policy.js';
+import { findUserByName } from '../users/directory.js';
 import type { RequestState } from './request-id.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -53,7 +55,8 @@ export function auditApi(router: Router<RequestState>, ctx: WarrantContext, poli
   router.get('/audit/tokens/:id', auditor, async (koa) => {
     const familyId = await findFamily(ctx.store, koa.params['id']!);
     if (!familyId) throw new NotFound('no token or token family with this id');
-    koa.body = await familyHistory(ctx.store, familyId, ctx.clock());
+    const [history] = await new AuditNames(ctx.store, ctx.pool).add([await familyHistory(ctx.store, familyId, ctx.clock())]);
+    koa.body = history;
   });
 
   router.get('/audit/tokens/:id/state', auditor, async (koa) => {
@@ -69,15 +72,27 @@ export function auditApi(router: Router<RequestState>, ctx: WarrantContext, poli
     const clientId = koa.params['clientId']!;
     if (!isUuid(clientId)) throw new NotFound('no such client');
     const cursor = page(koa, 50, 500);
-    const history = await clientHistory(ctx.store, clientId);
+    const names = new AuditNames(ctx.store, ctx.pool);
+    const history = await names.client(clientId);
     if (!history.exists) throw new NotFound('no such client');
     const found = await families(ctx.store, { clientId }, cursor, ctx.clock());
-    koa.body = { client_id: clientId, revoked: history.revoked, events: history.events, families: found.families, next: found.next };
+    koa.body = { client_id: clientId, client_name: history.name, revoked: history.revoked, events: history.events, families: await names.add(found.families), next: found.next };
   });
 
   router.get('/audit/subjects/:sub/tokens', auditor, async (koa) => {
-    const found = await families(ctx.store, { subject: subjectParam(koa) }, page(koa, 50, 500), ctx.clock());
-    koa.body = { subject: koa.params['sub'], families: found.families, next: found.next };
+    const subject = subjectParam(koa);
+    const names = new AuditNames(ctx.store, ctx.pool);
+    const found = await families(ctx.store, { subject }, page(koa, 50, 500), ctx.clock());
+    koa.body = { subject, username: await names.username(subject), families: await names.add(found.families), next: found.next };
+  });
+
+  // Usernames are not in events: this turns the name an auditor was given into the subject to search.
+  router.get('/audit/users', auditor, async (koa) => {
+    const username = query(koa, 'username');
+    if (!username) throw new InvalidRequest('missing required parameter username');
+    const user = await findUserByName(ctx.pool, username);
+    if (!user) throw new NotFound('no user with this username');
+    koa.body = { user_id: user.userId, username: user.username };
   });
 
   router.get('/audit/events', auditor, async (koa) => {

@@ -79,10 +79,18 @@ export function openApiDocument(issuer: string): Json {
       post: { summary: 'Create a personal access token', requestBody: jsonBody({ type: 'object', required: ['name'], properties: { name: { type: 'string' }, scope: { type: 'string' } } }), responses: { 201: json('the token (once)'), ...errors(400, 401, 403) } },
     },
     '/oauth/personal-access-tokens/{id}': { delete: { summary: 'Revoke a personal access token', parameters: [path('id', 'token id')], responses: { 204: { description: 'revoked' }, ...errors(401, 403, 404) } } },
-    '/audit/tokens/{id}': { get: { summary: "A token family's history (id: jti or family id)", security: auditor, parameters: [path('id', 'jti or family id')], responses: { 200: json('history'), ...errors(401, 403, 404) } } },
+    '/audit/tokens/{id}': { get: { summary: "A token family's history (id: jti or family id)", security: auditor, parameters: [path('id', 'jti or family id')], responses: { 200: json('history, with client_name and username beside the ids'), ...errors(401, 403, 404) } } },
     '/audit/tokens/{id}/state': { get: { summary: 'State at an instant', security: auditor, parameters: [path('id', 'jti or family id'), { ...query('at', 'RFC 3339 instant', { type: 'string', format: 'date-time' }), required: true }], responses: { 200: json('state'), ...errors(400, 401, 403, 404) } } },
-    '/audit/clients/{clientId}': { get: { summary: "A client's history and token families", security: auditor, parameters: [path('clientId', 'client id'), ...cursor], responses: { 200: json('history'), ...errors(400, 401, 403, 404) } } },
-    '/audit/subjects/{sub}/tokens': { get: { summary: "A user's token families", security: auditor, parameters: [path('sub', 'subject'), ...cursor], responses: { 200: json('families'), ...errors(400, 401, 403) } } },
+    '/audit/clients/{clientId}': { get: { summary: "A client's history and token families", security: auditor, parameters: [path('clientId', 'client id'), ...cursor], responses: { 200: json('history and families, with client_name and username beside the ids'), ...errors(400, 401, 403, 404) } } },
+    '/audit/subjects/{sub}/tokens': { get: { summary: "A user's token families", security: auditor, parameters: [path('sub', 'subject'), ...cursor], responses: { 200: json('families, with client_name and username beside the ids'), ...errors(400, 401, 403) } } },
+    '/audit/users': {
+      get: {
+        summary: 'A built-in user by username (usernames are kept out of events; search their tokens by user_id as subject)',
+        security: auditor,
+        parameters: [{ ...query('username', 'username'), required: true }],
+        responses: { 200: json('the user', { type: 'object', required: ['user_id', 'username'], properties: { user_id: { type: 'string', format: 'uuid' }, username: { type: 'string' } } }), ...errors(400, 401, 403, 404) },
+      },
+    },
     '/audit/events': {
       get: {
         summary: 'The event feed (NDJSON with Accept: application/x-ndjson)',

@@ -1,11 +1,14 @@
 // The audit API (/audit, scope warrant:audit) against a real server: history, as-of state,
-// client and subject views, the event feed (paged and NDJSON), and tamper detection.
+// client and subject views with names beside ids, the user lookup, the event feed (paged and
+// NDJSON), and tamper detection.
 
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
+import { updateClient } from '../../src/oauth/clients.js';
 import { findClient } from '../../src/oauth/clients-read.js';
 import { issueTokens } from '../../src/oauth/tokens.js';
+import { createUser } from '../../src/users/directory.js';
 import { delay, revokedEvent } from '../support/events.js';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
 
@@ -64,7 +67,7 @@ describe('audit API', function () {
     const res = await call(`/audit/tokens/${family.jtis[1]}`);
     expect(res.status).to.equal(200);
     expect(res.body.family_id).to.equal(family.familyId);
-    expect(res.body).to.include({ client_id: app.id, subject: 'frank', grant_type: 'authorization_code' });
+    expect(res.body).to.include({ client_id: app.id, client_name: 'Test client', subject: 'frank', username: null, grant_type: 'authorization_code' });
     const events = res.body.events as any[];
     expect(events.map((e) => e.type)).to.deep.equal(['TokenIssued', 'TokenRefreshed', 'TokenRefreshed', 'TokenRefreshed', 'TokenRevoked']);
     expect(events.map((e) => e.revision)).to.deep.equal([0, 1, 2, 3, 4]);
@@ -127,7 +130,9 @@ describe('audit API', function () {
     expect(all.status).to.equal(200);
     expect(all.body.events.map((e: { type: string }) => e.type)).to.deep.equal(['ClientRegistered']);
     expect(all.body.families).to.have.length(5);
-    expect(all.body.families[0]).to.include({ client_id: c.id, subject: c.id, grant_type: 'client_credentials', status: 'active' });
+    expect(all.body.client_name).to.equal('Test client');
+    // client_credentials: the subject is the client itself, not a user.
+    expect(all.body.families[0]).to.include({ client_id: c.id, client_name: 'Test client', subject: c.id, username: null, grant_type: 'client_credentials', status: 'active' });
     const paged: string[] = [];
     let next: number | null = 0;
     while (next !== null) {
@@ -154,6 +159,74 @@ describe('audit API', function () {
     expect(after.body.families.map((f: { status: string }) => f.status)).to.deep.equal(['revoked', 'revoked', 'revoked']);
     const events = await server.auth.store.readStream(`token-${grace[0]!.familyId}`);
     expect(events.at(-1)!.data).to.include({ reason: 'subject_revoked' });
+  });
+
+  it('names beside ids: client_name replayed from the client stream (renames included, read model ignored), username from the user directory, each client stream replayed once per request', async () => {
+    const lena = await createUser(server.auth.pool, 'lena', 'correct horse battery');
+    const crm = await server.client({ name: 'CRM', grantTypes: ['authorization_code', 'refresh_token'], scopes: ['read'] });
+    const record = (await findClient(server.auth.pool, crm.id))!;
+    const issued = [];
+    for (let i = 0; i < 3; i += 1) {
+      issued.push(await issueTokens(server.auth.context, { client: record, subject: lena.userId, grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: lena.userId } }));
+    }
+    await updateClient(server.auth.context, crm.id, { name: 'CRM (EU)' }, { actor: 'admin:test' });
+    // The clients read model is not where the audit reads names from.
+    await server.auth.pool.query(`UPDATE clients SET name = 'Forged' WHERE client_id = $1`, [crm.id]);
+
+    const history = await call(`/audit/tokens/${issued[0]!.familyId}`);
+    expect(history.body).to.include({ client_id: crm.id, client_name: 'CRM (EU)', subject: lena.userId, username: 'lena' });
+
+    // Count the replays of the client's stream: a list of its three families replays it once.
+    const store = server.auth.store;
+    const readStream = store.readStream;
+    const reads: string[] = [];
+    store.readStream = (stream, options) => {
+      reads.push(stream);
+      return readStream.call(store, stream, options);
+    };
+    const counted = async (path: string) => {
+      reads.length = 0;
+      const res = await call(path);
+      expect(reads.filter((stream) => stream === `client-${crm.id}`), path).to.have.length(1);
+      return res;
+    };
+    let client: Awaited<ReturnType<typeof call>>;
+    let subject: Awaited<ReturnType<typeof call>>;
+    try {
+      client = await counted(`/audit/clients/${crm.id}`);
+      subject = await counted(`/audit/subjects/${lena.userId}/tokens`);
+    } finally {
+      store.readStream = readStream;
+    }
+    expect(client.body.client_name).to.equal('CRM (EU)');
+    expect(client.body.events.map((e: { type: string }) => e.type)).to.deep.equal(['ClientRegistered', 'ClientUpdated']);
+    expect(client.body.families.map((f: { family_id: string }) => f.family_id)).to.deep.equal(issued.map((i) => i.familyId));
+    for (const family of client.body.families) expect(family).to.include({ client_name: 'CRM (EU)', subject: lena.userId, username: 'lena' });
+    expect(subject.body).to.include({ subject: lena.userId, username: 'lena' });
+    expect(subject.body.families.map((f: { family_id: string }) => f.family_id)).to.deep.equal(issued.map((i) => i.familyId));
+    for (const family of subject.body.families) expect(family).to.include({ client_id: crm.id, client_name: 'CRM (EU)', username: 'lena' });
+    // A subject that is not a built-in user has no username, with or without families.
+    expect((await call('/audit/subjects/frank/tokens')).body).to.include({ subject: 'frank', username: null });
+    expect((await call(`/audit/subjects/${randomUUID()}/tokens`)).body).to.deep.include({ username: null, families: [] });
+  });
+
+  it('GET /audit/users?username= finds a built-in user (usernames are not in events), so their tokens can be searched by subject', async () => {
+    const omar = await createUser(server.auth.pool, 'omar', 'correct horse battery');
+    const found = await call('/audit/users?username=omar');
+    expect(found.status).to.equal(200);
+    expect(found.body).to.deep.equal({ user_id: omar.userId, username: 'omar' });
+    const unknown = await call('/audit/users?username=omar2');
+    expect(unknown.status).to.equal(404);
+    expect(unknown.body.error).to.equal('not_found');
+    for (const bad of ['', '?username=', '?username=a&username=b', '?username=om%00ar']) {
+      const res = await call(`/audit/users${bad}`);
+      expect(res.status, bad).to.equal(400);
+      expect(res.body.error).to.equal('invalid_request');
+    }
+    expect((await fetch(`${server.url}/audit/users?username=omar`)).status).to.equal(401);
+    const forbidden = await call('/audit/users?username=omar', await tokenFor('read'));
+    expect(forbidden.status).to.equal(403);
+    expect(forbidden.body.error).to.equal('insufficient_scope');
   });
 
   it('GET /audit/events: a filtered feed in log order, with a cursor that neither skips nor repeats', async () => {
@@ -210,6 +283,7 @@ describe('audit API', function () {
     const forbidden = await call('/audit/events', reader);
     expect(forbidden.status).to.equal(403);
     expect(forbidden.body.error).to.equal('insufficient_scope');
+    expect((await call('/audit/users?username=frank')).status).to.equal(404);
     expect((await call('/audit/tokens/unknownunknownunknown')).status).to.equal(404);
     expect((await call(`/audit/tokens/${randomUUID()}`)).status).to.equal(404);
     expect((await call(`/audit/tokens/${randomUUID()}/state?at=2026-01-01T00:00:00Z`)).status).to.equal(404);
