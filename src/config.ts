@@ -42,20 +42,24 @@ export interface Config {
   signingKeyAlg: 'ES256' | 'RS256' | 'EdDSA';
   /** Known scopes and their descriptions, as JSON {"scope": "description"}. */
   scopes: Record<string, string>;
+  /** Subjects (user ids) whose personal access tokens may carry warrant:* scopes. */
+  adminSubjects: string[];
   /** Largest request body accepted, in bytes. */
   bodyLimit: number;
   /** Authorization-code lifetime in seconds. */
   authorizationCodeTtl: number;
   /** Enable the legacy resource-owner password grant (RFC 6749 §4.3). */
   passwordGrant: boolean;
+  /** Lifetime of a sign-in session on the built-in login page, in seconds. */
+  sessionTtl: number;
   /** Personal-access-token lifetime in seconds. */
   personalAccessTokenTtl: number;
   /** Device authorization (RFC 8628): code lifetime and minimum polling interval, in seconds. */
   deviceCodeTtl: number;
   deviceInterval: number;
-  /** Failed client authentications (and password-grant logins) per client id and per address per window; 0 = no limit. */
+  /** Failed authentications per (client or username, address) and per address per window, shared by the nodes; 0 = no limit. */
   rateLimitFailures: number;
-  /** Requests to the token, revocation, introspection and device endpoints per client id and per address per window; 0 = no limit. */
+  /** Requests to the token, revocation, introspection and device endpoints per address (and authenticated client) per window, per node; 0 = no limit. */
   rateLimitRequests: number;
   /** Length of a rate-limit window in seconds. */
   rateLimitWindow: number;
@@ -64,6 +68,8 @@ export interface Config {
   /** Milliseconds a client may take to send a request's headers / the whole request (slow clients get 408). */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Bearer token GET /metrics requires. Unset: /metrics is open. */
+  metricsToken: string | undefined;
 }
 
 interface Setting<K extends keyof Config> {
@@ -272,6 +278,19 @@ export const settings: readonly Setting<keyof Config>[] = [
     },
   },
   {
+    key: 'adminSubjects',
+    env: 'WARRANT_ADMIN_SUBJECTS',
+    description: 'Comma-separated subject ids (users\' ids, as in `warrant user list`) who may hold the privileged scopes warrant:admin and warrant:audit in their personal access tokens. Otherwise only clients acting for themselves (client_credentials) get them.',
+    defaultText: 'none',
+    parse: (raw) => {
+      const value = optional(raw);
+      if (value === undefined) return [];
+      const subjects = value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (subjects.some((s) => s.length > 255 || /[\s\x00-\x1f]/.test(s))) throw new ConfigError('WARRANT_ADMIN_SUBJECTS must be comma-separated subject ids');
+      return subjects;
+    },
+  },
+  {
     key: 'bodyLimit',
     env: 'WARRANT_BODY_LIMIT',
     description: 'Largest request body accepted, in bytes (larger: 413).',
@@ -297,6 +316,13 @@ export const settings: readonly Setting<keyof Config>[] = [
     },
   },
   {
+    key: 'sessionTtl',
+    env: 'WARRANT_SESSION_TTL',
+    description: 'Lifetime of a sign-in session on the built-in login page, in seconds. Sessions are server-side: POST /oauth/logout or revoking the subject ends them at once.',
+    defaultText: '43200 (12 hours)',
+    parse: integer('WARRANT_SESSION_TTL', 12 * 3600, 60, 30 * 86_400),
+  },
+  {
     key: 'personalAccessTokenTtl',
     env: 'WARRANT_PAT_TTL',
     description: 'Personal-access-token lifetime in seconds.',
@@ -320,21 +346,21 @@ export const settings: readonly Setting<keyof Config>[] = [
   {
     key: 'rateLimitFailures',
     env: 'WARRANT_RATE_LIMIT_FAILURES',
-    description: 'Failed client authentications and failed sign-ins (password grant, login form) allowed per client id, per address and per username in a window; beyond it such requests get 429 with Retry-After until the window ends. 0 = no limit.',
+    description: 'Failed client authentications per (client id, address) and per address, failed sign-ins (login form, password grant) per (username, address) and per address, and wrong device user codes per session and per address, allowed in a window and shared by every node through PostgreSQL; beyond it such requests get 429 with Retry-After until the window ends. Never per client or username alone (nobody can lock the owner out); a username failing from many addresses is slowed down instead. 0 = no limit.',
     defaultText: '100',
     parse: integer('WARRANT_RATE_LIMIT_FAILURES', 100, 0, 1_000_000),
   },
   {
     key: 'rateLimitRequests',
     env: 'WARRANT_RATE_LIMIT_REQUESTS',
-    description: 'Requests to the token, revocation, introspection and device endpoints allowed per client id and per address in a window (429 with Retry-After beyond it). 0 = no limit.',
+    description: 'Requests to the token, revocation, introspection and device endpoints allowed per address, and per client once authenticated, in a window (429 with Retry-After beyond it); counted per node. 0 = no limit.',
     defaultText: '0 (no limit)',
     parse: integer('WARRANT_RATE_LIMIT_REQUESTS', 0, 0, 100_000_000),
   },
   {
     key: 'rateLimitWindow',
     env: 'WARRANT_RATE_LIMIT_WINDOW',
-    description: 'Length of a rate-limit window in seconds. Limits are counted per node.',
+    description: 'Length of a rate-limit window in seconds.',
     defaultText: '60',
     parse: integer('WARRANT_RATE_LIMIT_WINDOW', 60, 1, 86_400),
   },
@@ -358,6 +384,21 @@ export const settings: readonly Setting<keyof Config>[] = [
     description: 'Milliseconds a client may take to send a whole request (headers and body); slower connections get 408 and are closed.',
     defaultText: '30000',
     parse: integer('WARRANT_REQUEST_TIMEOUT', 30_000, 100, 3_600_000),
+  },
+  {
+    key: 'metricsToken',
+    env: 'WARRANT_METRICS_TOKEN',
+    description: 'When set, GET /metrics requires `Authorization: Bearer <this value>` (anything else: 401). Unset, /metrics is open to anyone who can reach it: only for a private network where Prometheus scrapes it.',
+    defaultText: 'unset (/metrics open)',
+    parse: (raw) => {
+      const value = optional(raw);
+      // A value a Bearer header can carry (RFC 6750 §2.1 b64token), long enough not to be guessed.
+      if (value !== undefined && (value.length < 16 || !/^[A-Za-z0-9\-._~+/]+=*$/.test(value))) {
+        throw new ConfigError('WARRANT_METRICS_TOKEN must be at least 16 characters of A-Z a-z 0-9 - . _ ~ + / (optionally ending in =)');
+      }
+      return value;
+    },
+    secret: true,
   },
 ];
 

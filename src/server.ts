@@ -40,7 +40,7 @@ import { ensureKey, KeyStore, readStoredKeys } from './keys/keystore.js';
 import { ensurePepper, loadPepper } from './keys/pepper.js';
 import { ClientCache } from './oauth/client-cache.js';
 import type { WarrantContext } from './oauth/context.js';
-import { RateLimits } from './oauth/rate-limit.js';
+import { PostgresFailureStore, RateLimits } from './oauth/rate-limit.js';
 import { Hasher } from './oauth/secrets.js';
 import { createPolicy, type Policy } from './policy/policy.js';
 import { actingAs, actingAsClient, type ActingAsClientOptions, type ActingAsOptions, type TestToken } from './policy/testing.js';
@@ -135,6 +135,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     timeoutMs: config.projectionWaitTimeoutMs,
   });
 
+  const hasher = new Hasher(pepper);
   const context: WarrantContext = {
     config,
     pool,
@@ -142,8 +143,13 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     waiter,
     clients: new ClientCache({ pool, waiter }),
     keys,
-    limits: new RateLimits({ failures: config.rateLimitFailures, requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindow }),
-    hasher: new Hasher(pepper),
+    limits: new RateLimits({
+      failures: config.rateLimitFailures,
+      requests: config.rateLimitRequests,
+      windowSeconds: config.rateLimitWindow,
+      store: new PostgresFailureStore(pool, (key) => hasher.hash(`rate-limit:${key}`), config.rateLimitWindow * 1000),
+    }),
+    hasher,
     logger,
     clock: options.clock ?? (() => new Date()),
     metrics,
@@ -160,7 +166,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   // Before any route: @koa/router runs router-level middleware in registration order.
   const protocolMiddleware = protocol(logger, metrics);
   router.use(protocolMiddleware);
-  observability(router, { pool, store, metrics, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()) });
+  observability(router, { pool, store, metrics, projections: projections.map((p) => p.name), runners: () => runners.map((r) => r.status()), metricsToken: config.metricsToken, realm: config.issuer });
   metadataEndpoints(router, context);
   tokenEndpoint(router, context);
   revocationEndpoint(router, context);
@@ -169,7 +175,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   auditApi(router, context, policy);
   subjectsApi(router, context, policy);
   auditUi(router);
-  const sessions = new Sessions({ pepper, secure: config.issuer.startsWith('https://') });
+  const sessions = new Sessions({ ctx: context, pepper, secure: config.issuer.startsWith('https://'), ttlSeconds: config.sessionTtl });
   loginEndpoints(router, context, sessions);
   authorizationEndpoint(router, context, sessions, options.authenticate);
   personalTokensApi(router, context, sessions, options.authenticate);

@@ -20,6 +20,7 @@ import { createPersonalToken, listAllPersonalTokens } from '../oauth/personal.js
 import { revokeSubject } from '../oauth/subjects.js';
 import { revokeFamily } from '../oauth/tokens.js';
 import { purge } from '../oauth/purge.js';
+import { escapeDisplayControls } from '../oauth/text.js';
 
 export interface CliHelpers {
   context(): { config: Config; logger: Logger };
@@ -31,6 +32,16 @@ export interface CliHelpers {
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
+/**
+ * A stored string (a client's name or redirect URIs, a username, a token's name) as printed: its
+ * terminal and bidi controls written out (\x1b, \u202e), so it cannot recolour, retitle or clear
+ * the operator's terminal, or read as something else. Names stored before they were checked may
+ * hold them.
+ */
+const shown = escapeDisplayControls;
+/** JSON for programs, same value: JSON.stringify escapes only C0 controls, so the rest get \u escapes too. */
+const json = (value: unknown): string =>
+  JSON.stringify(value).replace(/[\p{Cc}\p{Bidi_Control}\u2028\u2029]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 const actor = { actor: `admin:cli:${process.env['USER'] ?? 'unknown'}` };
 
 function parseAlg(value: string | undefined, fail: CliHelpers['fail']): SigningAlg | undefined {
@@ -49,7 +60,9 @@ function describe(client: ClientRecord): string {
     `Redirect URIs: ${client.redirectUris.join(', ') || '(none)'}`,
     `Resources:     ${client.resources.join(', ') || '(the default audience only)'}`,
     `Status:        ${client.revoked ? 'revoked' : 'active'}`,
-  ].join('\n');
+  ]
+    .map(shown)
+    .join('\n');
 }
 
 export function registerCommands(program: Command, helpers: CliHelpers): void {
@@ -147,7 +160,7 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
           actor,
         ),
       );
-      if (options.json) return out(JSON.stringify({ client_id: created.client.clientId, client_secret: created.clientSecret ?? null }));
+      if (options.json) return out(json({ client_id: created.client.clientId, client_secret: created.clientSecret ?? null }));
       out(describe(created.client));
       if (created.clientSecret) out(`Client secret: ${created.clientSecret}\n(shown only now: store it safely)`);
       return undefined;
@@ -168,9 +181,9 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
         }
         return all;
       });
-      if (options.json) return out(JSON.stringify(clients.map(clientView)));
+      if (options.json) return out(json(clients.map(clientView)));
       if (clients.length === 0) return out('No clients.');
-      for (const c of clients) out(`${c.clientId}  ${c.name.padEnd(24).slice(0, 24)}  ${c.grantTypes.join(',')}  ${c.revoked ? 'revoked' : ''}`.trimEnd());
+      for (const c of clients) out(`${c.clientId}  ${shown(c.name).padEnd(24).slice(0, 24)}  ${c.grantTypes.join(',')}  ${c.revoked ? 'revoked' : ''}`.trimEnd());
       return undefined;
     });
   client
@@ -186,7 +199,7 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
         return findClient(pool, id);
       });
       if (!found) return fail(`no client ${id}`);
-      out(options.json ? JSON.stringify(clientView(found)) : describe(found));
+      out(options.json ? json(clientView(found)) : describe(found));
     });
   client
     .command('revoke')
@@ -207,7 +220,7 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
       if (!isUuid(id)) fail(`not a client id: ${id}`, 2);
       const { config, logger } = context();
       const rotated = await withServer(config, logger, (auth) => rotateClientSecret(auth.context, id, actor));
-      if (options.json) return out(JSON.stringify({ client_id: id, client_secret: rotated.clientSecret }));
+      if (options.json) return out(json({ client_id: id, client_secret: rotated.clientSecret }));
       out(`New client secret: ${rotated.clientSecret}\n(shown only now: store it safely)`);
       return undefined;
     });
@@ -226,9 +239,9 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
         return familyId ? familyHistory(store, familyId, new Date()) : undefined;
       });
       if (!history) return fail(`no token or token family ${id}`);
-      if (options.json) return out(JSON.stringify(history));
-      out(`Family ${history.family_id}  client ${history.client_id}  subject ${history.subject}  grant ${history.grant_type}  now: ${history.state.status}`);
-      const rows = history.events.map((e) => [String(e.revision), e.occurred_at, e.type, e.actor, e.state.status, e.state.current_jti ?? '', e.state.scopes.join(' ')]);
+      if (options.json) return out(json(history));
+      out(shown(`Family ${history.family_id}  client ${history.client_id}  subject ${history.subject}  grant ${history.grant_type}  now: ${history.state.status}`));
+      const rows = history.events.map((e) => [String(e.revision), e.occurred_at, e.type, e.actor, e.state.status, e.state.current_jti ?? '', e.state.scopes.join(' ')].map(shown));
       const head = ['#', 'occurred at', 'event', 'actor', 'status', 'access token (jti)', 'scopes'];
       const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
       const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -253,7 +266,7 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
       });
       out(`Checked ${verdict.events} events in ${verdict.streams} streams.`);
       if (verdict.broken.length === 0) return out('Every hash chain holds.');
-      for (const b of verdict.broken) out(`BROKEN ${b.stream} at revision ${b.revision} (${b.reason})`);
+      for (const b of verdict.broken) out(shown(`BROKEN ${b.stream} at revision ${b.revision} (${b.reason})`));
       return fail(`${verdict.broken.length} stream(s) have a broken hash chain`);
     });
 
@@ -275,8 +288,8 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
           throw error;
         }
       });
-      if (options.json) return out(JSON.stringify({ user_id: created.userId, username: created.username }));
-      return out(`User ${created.username} created (subject ${created.userId}).`);
+      if (options.json) return out(json({ user_id: created.userId, username: created.username }));
+      return out(`User ${shown(created.username)} created (subject ${created.userId}).`);
     });
   user
     .command('list')
@@ -288,21 +301,21 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
         await migrate(pool);
         return listUsers(pool);
       });
-      if (options.json) return out(JSON.stringify(users.map((u) => ({ user_id: u.userId, username: u.username, created_at: u.createdAt.toISOString() }))));
+      if (options.json) return out(json(users.map((u) => ({ user_id: u.userId, username: u.username, created_at: u.createdAt.toISOString() }))));
       if (users.length === 0) return out('No users.');
-      for (const u of users) out(`${u.userId}  ${u.username}`);
+      for (const u of users) out(`${u.userId}  ${shown(u.username)}`);
       return undefined;
     });
   user
     .command('delete')
-    .description("delete a user: every token of theirs is revoked first, and their remembered consents go")
+    .description("delete a user: their tokens are revoked, their sessions ended and their consents forgotten first")
     .argument('<username>', 'login name')
     .action(async (username: string) => {
       const { config, logger } = context();
       const revoked = await withServer(config, logger, async (auth) => {
         const found = await findUserByName(auth.pool, username);
         if (!found) return fail(`no user ${username}`);
-        const count = await revokeSubject(auth.context, found.userId, actor);
+        const { revoked: count } = await revokeSubject(auth.context, found.userId, actor);
         await deleteUser(auth.pool, found.userId);
         return count;
       });
@@ -324,8 +337,8 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
         if (!found) return fail(`no user ${options.user}`);
         return createPersonalToken(auth.context, { subject: found.userId, name: options.name, scopes: options.scope.flatMap((s) => s.split(' ')).filter(Boolean), actor });
       });
-      if (options.json) return out(JSON.stringify(created));
-      out(`Personal access token "${created.name}" (id ${created.id}), expires ${created.expires_at}:`);
+      if (options.json) return out(json(created));
+      out(`Personal access token "${shown(created.name)}" (id ${created.id}), expires ${created.expires_at}:`);
       return out(created.access_token);
     });
 
@@ -346,12 +359,12 @@ export function registerCommands(program: Command, helpers: CliHelpers): void {
         }
         return listAllPersonalTokens(pool, subject === undefined ? {} : { subject });
       });
-      if (options.json) return out(JSON.stringify(tokens));
+      if (options.json) return out(json(tokens));
       if (tokens.length === 0) return out('No personal access tokens.');
       const now = Date.now();
       for (const t of tokens) {
         const status = t.revoked ? 'revoked' : Date.parse(t.expires_at) <= now ? 'expired' : `expires ${t.expires_at.slice(0, 10)}`;
-        out(`${t.id}  ${(t.username ?? t.subject).padEnd(16)}  ${JSON.stringify(t.name).padEnd(20)}  ${(t.scopes.join(' ') || '(no scopes)').padEnd(16)}  ${status}`);
+        out(`${t.id}  ${shown(t.username ?? t.subject).padEnd(16)}  ${`"${shown(t.name)}"`.padEnd(20)}  ${shown(t.scopes.join(' ') || '(no scopes)').padEnd(16)}  ${status}`);
       }
       return undefined;
     });

@@ -44,10 +44,26 @@ function live(state: ClientState, clientId: string): ClientRegistered {
   return state.client;
 }
 
+// warrant:* scopes are for a client acting for itself; a client people sign in through must not
+// be able to pass them on (src/oauth/scopes.ts enforces the same at every grant).
+const USER_GRANTS = new Set(['authorization_code', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'personal_access']);
+
+function refusePrivilegedUserGrant(client: Pick<ClientRegistered, 'scopes' | 'grantTypes'>): void {
+  const privileged = client.scopes.filter((scope) => scope.startsWith('warrant:'));
+  const userGrants = client.grantTypes.filter((grant) => USER_GRANTS.has(grant));
+  if (privileged.length > 0 && userGrants.length > 0) {
+    throw new DomainError(
+      'client_privileged_user_grant',
+      `${privileged.join(' ')} cannot be combined with ${userGrants.join(', ')}: privileged scopes are only for a client acting for itself (client_credentials); register a separate client for them`,
+    );
+  }
+}
+
 export function decideClient(command: ClientCommand, state: ClientState): DomainEvent[] {
   switch (command.type) {
     case 'Register':
       if (state.client) throw new DomainError('client_exists', `client ${command.client.clientId} already exists`);
+      refusePrivilegedUserGrant(command.client);
       return [{ type: 'ClientRegistered', data: command.client }];
     case 'Update': {
       const client = live(state, command.clientId);
@@ -55,6 +71,7 @@ export function decideClient(command: ClientCommand, state: ClientState): Domain
       const changes = Object.fromEntries(
         Object.entries(command.changes).filter(([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify(client[key as keyof ClientRegistered])),
       ) as ClientChanges;
+      refusePrivilegedUserGrant({ ...client, ...changes });
       return Object.keys(changes).length === 0 ? [] : [{ type: 'ClientUpdated', data: { clientId: command.clientId, changes } }];
     }
     case 'RotateSecret': {

@@ -5,6 +5,7 @@ export type DomainErrorCode =
   | 'client_not_found'
   | 'client_revoked'
   | 'client_not_confidential'
+  | 'client_privileged_user_grant'
   | 'family_exists'
   | 'family_not_found'
   | 'family_revoked'

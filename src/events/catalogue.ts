@@ -2,7 +2,7 @@
 
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { schemas, versions, type EventType } from './types.js';
+import { schemas, upcasters, versions, type EventType } from './types.js';
 
 const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
 
@@ -82,6 +82,6 @@ export class EventCatalogue {
 
 export const warrantEvents = new EventCatalogue(
   Object.fromEntries(
-    (Object.keys(schemas) as EventType[]).map((type) => [type, { version: versions[type], schema: schemas[type] }]),
+    (Object.keys(schemas) as EventType[]).map((type) => [type, { version: versions[type], schema: schemas[type], ...(upcasters[type] ? { upcasters: upcasters[type] } : {}) }]),
   ),
 );

@@ -80,6 +80,8 @@ export interface AuthorizationCodeIssued {
   codeChallengeMethod: 'S256' | 'plain' | null;
   resource: string | null;
   expiresAt: string;
+  /** The sign-in session the grant was made in (v2; null in library mode, where the host owns sessions, and in v1 events). */
+  sessionId: string | null;
 }
 
 export interface AuthorizationCodeRedeemed {
@@ -138,11 +140,50 @@ export interface DeviceAuthorizationRequested {
 export interface DeviceAuthorizationApproved {
   deviceId: string;
   subject: string;
+  /** The sign-in session of the approval (v2; null in library mode and v1 events). */
+  sessionId: string | null;
 }
 
 export interface DeviceAuthorizationDenied {
   deviceId: string;
   subject: string;
+  sessionId: string | null;
+}
+
+export const SESSION_END_REASONS = ['logout', 'subject_revoked'] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
+
+/** A person signed in on Warrant's login page (stream `session-<sessionId>`). */
+export interface SessionStarted {
+  sessionId: string;
+  subject: string;
+  /** Keyed hash of the session cookie's secret: the cookie itself never enters an event. */
+  secretHash: string;
+  expiresAt: string;
+}
+
+export interface SessionEnded {
+  sessionId: string;
+  subject: string;
+  reason: SessionEndReason;
+}
+
+/**
+ * A person allowed a client these scopes for these audiences (stream `consent-<clientId>-<digest of
+ * subject>`); a later request within both skips the consent page.
+ */
+export interface ConsentGranted {
+  subject: string;
+  clientId: string;
+  scopes: string[];
+  audience: string[];
+  sessionId: string | null;
+}
+
+export interface ConsentRevoked {
+  subject: string;
+  clientId: string;
+  reason: 'subject_revoked' | 'user';
 }
 
 export interface DeviceCodeRedeemed {
@@ -165,6 +206,10 @@ export interface EventDataMap {
   TokenIssued: TokenIssued;
   TokenRefreshed: TokenRefreshed;
   TokenRevoked: TokenRevoked;
+  SessionStarted: SessionStarted;
+  SessionEnded: SessionEnded;
+  ConsentGranted: ConsentGranted;
+  ConsentRevoked: ConsentRevoked;
 }
 
 export type EventType = keyof EventDataMap;
@@ -200,14 +245,14 @@ export const schemas: { [K in EventType]: SchemaObject } = {
   DeviceAuthorizationApproved: {
     type: 'object',
     additionalProperties: false,
-    required: ['deviceId', 'subject'],
-    properties: { deviceId: uuid, subject },
+    required: ['deviceId', 'subject', 'sessionId'],
+    properties: { deviceId: uuid, subject, sessionId: { ...uuid, nullable: true } },
   },
   DeviceAuthorizationDenied: {
     type: 'object',
     additionalProperties: false,
-    required: ['deviceId', 'subject'],
-    properties: { deviceId: uuid, subject },
+    required: ['deviceId', 'subject', 'sessionId'],
+    properties: { deviceId: uuid, subject, sessionId: { ...uuid, nullable: true } },
   },
   DeviceCodeRedeemed: {
     type: 'object',
@@ -271,7 +316,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
   AuthorizationCodeIssued: {
     type: 'object',
     additionalProperties: false,
-    required: ['grantId', 'clientId', 'subject', 'codeHash', 'redirectUri', 'scopes', 'codeChallenge', 'codeChallengeMethod', 'resource', 'expiresAt'],
+    required: ['grantId', 'clientId', 'subject', 'codeHash', 'redirectUri', 'scopes', 'codeChallenge', 'codeChallengeMethod', 'resource', 'expiresAt', 'sessionId'],
     properties: {
       grantId: uuid,
       clientId: uuid,
@@ -283,6 +328,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       codeChallengeMethod: { type: 'string', enum: ['S256', 'plain', null], nullable: true },
       resource: { type: 'string', format: 'uri', maxLength: 2000, nullable: true },
       expiresAt: dateTime,
+      sessionId: { ...uuid, nullable: true },
     },
   },
   AuthorizationCodeRedeemed: {
@@ -335,21 +381,57 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       reason: { type: 'string', enum: REVOCATION_REASONS },
     },
   },
+  SessionStarted: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sessionId', 'subject', 'secretHash', 'expiresAt'],
+    properties: { sessionId: uuid, subject, secretHash: keyedHash, expiresAt: dateTime },
+  },
+  SessionEnded: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['sessionId', 'subject', 'reason'],
+    properties: { sessionId: uuid, subject, reason: { type: 'string', enum: SESSION_END_REASONS } },
+  },
+  ConsentGranted: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['subject', 'clientId', 'scopes', 'audience', 'sessionId'],
+    properties: { subject, clientId: uuid, scopes, audience: { ...resources, minItems: 1 }, sessionId: { ...uuid, nullable: true } },
+  },
+  ConsentRevoked: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['subject', 'clientId', 'reason'],
+    properties: { subject, clientId: uuid, reason: { type: 'string', enum: ['subject_revoked', 'user'] } },
+  },
 };
 
 /** Current schema version of every event type; bump it and add an upcaster when a shape changes. */
 export const versions: { [K in EventType]: number } = {
   DeviceAuthorizationRequested: 1,
-  DeviceAuthorizationApproved: 1,
-  DeviceAuthorizationDenied: 1,
+  DeviceAuthorizationApproved: 2,
+  DeviceAuthorizationDenied: 2,
   DeviceCodeRedeemed: 1,
   ClientRegistered: 1,
   ClientUpdated: 1,
   ClientSecretRotated: 1,
   ClientRevoked: 1,
-  AuthorizationCodeIssued: 1,
+  AuthorizationCodeIssued: 2,
   AuthorizationCodeRedeemed: 1,
   TokenIssued: 1,
   TokenRefreshed: 1,
   TokenRevoked: 1,
+  SessionStarted: 1,
+  SessionEnded: 1,
+  ConsentGranted: 1,
+  ConsentRevoked: 1,
+};
+
+/** upcasters[type][n] turns stored data of version n into version n + 1 (read time; stored events never change). */
+const withoutSession = (data: unknown) => ({ ...(data as object), sessionId: null });
+export const upcasters: { [K in EventType]?: Record<number, (data: unknown) => unknown> } = {
+  AuthorizationCodeIssued: { 1: withoutSession },
+  DeviceAuthorizationApproved: { 1: withoutSession },
+  DeviceAuthorizationDenied: { 1: withoutSession },
 };

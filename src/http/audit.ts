@@ -15,6 +15,7 @@ import { InvalidRequest, NotFound } from '../oauth/errors.js';
 import { hasControlCharacters, hasUnstorableText } from '../oauth/text.js';
 import type { Policy } from '../policy/policy.js';
 import { findUserByName } from '../users/directory.js';
+import { requirePrivileged } from './privileged.js';
 import type { RequestState } from './request-id.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -50,7 +51,7 @@ export function subjectParam(ctx: Context & { params: Record<string, string> }):
 }
 
 export function auditApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
-  const auditor = policy.requireScopes('warrant:audit');
+  const auditor = requirePrivileged(policy, ctx.config, 'warrant:audit');
 
   router.get('/audit/tokens/:id', auditor, async (koa) => {
     const familyId = await findFamily(ctx.store, koa.params['id']!);

@@ -9,8 +9,10 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { findClient, type ClientRecord } from '../oauth/clients-read.js';
 import { issueCode } from '../oauth/codes.js';
+import { grantConsent, hasConsent } from '../oauth/consents.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { OAuthError } from '../oauth/errors.js';
+import { BUILT_IN_SCOPES, privilegedScopes } from '../oauth/scopes.js';
 import { hasControlCharacters } from '../oauth/text.js';
 import { audienceFor, parseScope } from '../oauth/tokens.js';
 import { findUser } from '../users/directory.js';
@@ -18,8 +20,7 @@ import { readForm } from './form.js';
 import { basePath, loginUrl } from './login.js';
 import { consentPage, errorPage, showPage } from './pages.js';
 import type { RequestState } from './request-id.js';
-import type { Sessions } from './session.js';
-import { BUILT_IN_SCOPES } from './metadata.js';
+import type { Session, Sessions } from './session.js';
 
 /** Who is signed in, for library use: the host app's own session (undefined: nobody). */
 export type Authenticate = (ctx: Context) => string | undefined | Promise<string | undefined>;
@@ -106,6 +107,9 @@ async function validate(ctx: WarrantContext, params: Record<string, unknown>): P
   }
   const refused = scopes.filter((scope) => !client.scopes.includes(scope));
   if (refused.length > 0) return fail('invalid_scope', 'the application may not ask for this scope');
+  // warrant:* never reaches a user's token, whatever the client is registered or configured for.
+  const privileged = privilegedScopes(scopes);
+  if (privileged.length > 0) return fail('invalid_scope', `${privileged.join(' ')} is only for a client acting for itself (client_credentials)`);
   return { trusted, request: { client, redirectUri, state, scopes, codeChallenge: challenge ?? null, resource } };
 }
 
@@ -121,18 +125,20 @@ function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string;
 export function authorizationEndpoint(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
   const describe = (scope: string) => ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? '';
 
-  async function who(koa: Context): Promise<string | undefined> {
-    if (authenticate) return authenticate(koa);
-    return sessions.get(koa)?.sub;
+  /** Who is signed in: the host app's user (library mode), or Warrant's server-side session. */
+  async function who(koa: Context): Promise<{ subject: string; session: Session | undefined } | undefined> {
+    if (authenticate) {
+      const subject = await authenticate(koa);
+      return subject ? { subject, session: undefined } : undefined;
+    }
+    const session = await sessions.get(koa);
+    return session && { subject: session.sub, session };
   }
 
-  async function consented(subject: string, client: ClientRecord, scopes: string[]): Promise<boolean> {
-    if (client.firstParty) return true;
-    const { rows } = await ctx.pool.query<{ scopes: string[] }>('SELECT scopes FROM consents WHERE subject = $1 AND client_id = $2', [subject, client.clientId]);
-    return !!rows[0] && scopes.every((scope) => rows[0]!.scopes.includes(scope));
-  }
+  /** Consent covers the scopes and the audience the token will be for (RFC 8707). */
+  const audienceOf = (request: AuthorizationRequest) => [request.resource ?? ctx.config.audience];
 
-  async function grant(koa: Context & { state: RequestState }, request: AuthorizationRequest, trusted: { redirectUri: string; state: string | undefined }, subject: string): Promise<void> {
+  async function grant(koa: Context & { state: RequestState }, request: AuthorizationRequest, trusted: { redirectUri: string; state: string | undefined }, subject: string, session: Session | undefined): Promise<void> {
     const code = await issueCode(ctx, {
       client: request.client,
       subject,
@@ -141,6 +147,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: request.codeChallenge ? 'S256' : null,
       resource: request.resource,
+      sessionId: session?.sid ?? null,
       actor: { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId },
     });
     back(ctx, koa, trusted, { code });
@@ -156,22 +163,20 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     }
     const { trusted, request, error } = checked;
     if (error || !request) return back(ctx, koa, trusted, { error: error!.error, error_description: error!.description });
-    const subject = await who(koa);
-    if (!subject) {
+    const signedIn = await who(koa);
+    if (!signedIn) {
       if (authenticate) return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
       const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision') as [string, string][]);
       return koa.redirect(loginUrl(ctx.config.issuer, `/oauth/authorize?${query.toString()}`));
     }
+    const { subject, session } = signedIn;
     if (decision === 'deny') return back(ctx, koa, trusted, { error: 'access_denied', error_description: 'the user denied the request' });
+    const consent = { subject, clientId: request.client.clientId, scopes: request.scopes, audience: audienceOf(request) };
     if (decision === 'approve') {
-      await ctx.pool.query(
-        `INSERT INTO consents (subject, client_id, scopes) VALUES ($1, $2, $3)
-         ON CONFLICT (subject, client_id) DO UPDATE SET scopes = ARRAY(SELECT DISTINCT unnest(consents.scopes || EXCLUDED.scopes)), granted_at = now()`,
-        [subject, request.client.clientId, request.scopes],
-      );
-      return grant(koa, request, trusted, subject);
+      await grantConsent(ctx, { ...consent, sessionId: session?.sid ?? null }, { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
+      return grant(koa, request, trusted, subject, session);
     }
-    if (await consented(subject, request.client, request.scopes)) return grant(koa, request, trusted, subject);
+    if (request.client.firstParty || (await hasConsent(ctx, consent))) return grant(koa, request, trusted, subject, session);
     const user = await findUser(ctx.pool, subject);
     const fields: Record<string, string | undefined> = {
       client_id: request.client.clientId,
@@ -182,12 +187,13 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       code_challenge: request.codeChallenge ?? undefined,
       code_challenge_method: request.codeChallenge ? 'S256' : undefined,
       resource: request.resource ?? undefined,
-      csrf: sessions.csrf(koa),
+      csrf: sessions.csrf(koa, session),
     };
     // "Not you? Sign out" comes back here, so the right person signs in and sees this request again.
     const again = new URLSearchParams(Object.entries(fields).filter(([k, v]) => v !== undefined && k !== 'csrf') as [string, string][]);
     const signOut = authenticate ? undefined : { csrf: fields['csrf']!, returnTo: `${basePath(ctx.config.issuer)}/oauth/authorize?${again.toString()}` };
-    return showPage(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), fields, ...(signOut ? { signOut } : {}) }));
+    const audience = audienceOf(request).map((aud) => ({ uri: aud, isDefault: aud === ctx.config.audience }));
+    return showPage(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), audience, fields, ...(signOut ? { signOut } : {}) }), { redirectUri: request.redirectUri });
   }
 
   router.get('/oauth/authorize', (koa) => handle(koa, koa.query));
@@ -196,7 +202,8 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     const params = Object.fromEntries(await readForm(koa, ctx.config.bodyLimit));
     // The decision comes from a form this server rendered for this browser: no token, no decision
     // (also in library mode, where the host app's session cookie alone would otherwise suffice).
-    if (!sessions.checkCsrf(koa, params['csrf'])) {
+    const session = authenticate ? undefined : await sessions.get(koa);
+    if (!sessions.checkCsrf(koa, params['csrf'], session)) {
       return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Start again from the application.'));
     }
     const decision = params['decision'];

@@ -9,9 +9,10 @@ import { GRANT_TYPES, type ClientChanges } from '../events/types.js';
 import { clientView, findClient, isUuid, listClients } from '../oauth/clients-read.js';
 import { registerClient, revokeClient, rotateClientSecret, updateClient } from '../oauth/clients.js';
 import type { WarrantContext } from '../oauth/context.js';
-import { InvalidRequest, NotFound } from '../oauth/errors.js';
+import { InvalidClientMetadata, InvalidRedirectUri, InvalidRequest, NotFound } from '../oauth/errors.js';
 import type { Policy } from '../policy/policy.js';
 import { readJson } from './json.js';
+import { requirePrivileged } from './privileged.js';
 import type { RequestState } from './request-id.js';
 
 const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
@@ -22,7 +23,14 @@ const metadata = {
   client_name: { type: 'string', minLength: 1, maxLength: 200 },
   grant_types: { type: 'array', items: { type: 'string', enum: [...GRANT_TYPES] }, minItems: 1, uniqueItems: true },
   scope: { type: 'string', maxLength: 4000 },
-  redirect_uris: { type: 'array', items: { type: 'string', format: 'uri', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
+  // Their rules depend on the client type, so src/oauth/redirect-uris.ts checks them, for the CLI too.
+  redirect_uris: {
+    type: 'array',
+    description: 'https: URIs; http: only on loopback (RFC 8252 §7.3); for public clients also a reverse-domain private-use scheme such as com.example.app:/cb (RFC 8252 §7.1); no fragment, no userinfo',
+    items: { type: 'string', maxLength: 2000 },
+    maxItems: 50,
+    uniqueItems: true,
+  },
   // RFC 8707 resources (token audiences) the client may ask for besides the server's default.
   resources: { type: 'array', items: { type: 'string', format: 'uri', pattern: '^[^#]*$', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
   first_party: { type: 'boolean' },
@@ -46,7 +54,11 @@ function valid<T>(validate: ReturnType<typeof ajv.compile>, body: unknown): T {
   if (validate(body)) return body as T;
   const [error] = validate.errors ?? [];
   const field = error?.keyword === 'required' ? String(error.params['missingProperty']) : error?.keyword === 'additionalProperties' ? String(error.params['additionalProperty']) : (error?.instancePath ?? '').slice(1) || 'body';
-  throw new InvalidRequest(`invalid client metadata: ${JSON.stringify(field.slice(0, 40))} ${error?.keyword === 'additionalProperties' ? 'is not a known field' : (error?.message ?? 'is invalid')}`);
+  const description = `invalid client metadata: ${JSON.stringify(field.slice(0, 40))} ${error?.keyword === 'additionalProperties' ? 'is not a known field' : (error?.message ?? 'is invalid')}`;
+  // RFC 7591 §3.2.2 names the metadata errors; a body that is not a metadata object at all is malformed.
+  if (error?.instancePath === '' && error.keyword !== 'required' && error.keyword !== 'additionalProperties') throw new InvalidRequest(description);
+  if (field.startsWith('redirect_uris')) throw new InvalidRedirectUri(description);
+  throw new InvalidClientMetadata(description);
 }
 
 function scopes(value: string | undefined): string[] | undefined {
@@ -66,7 +78,7 @@ interface Metadata {
 }
 
 export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
-  const admin = policy.requireScopes('warrant:admin');
+  const admin = requirePrivileged(policy, ctx.config, 'warrant:admin');
   const actorOf = (koa: { state: RequestState & { auth?: { subject: string } } }) => ({
     actor: `admin:${koa.state.auth?.subject ?? 'unknown'}`,
     requestId: koa.state.requestId,

@@ -5,13 +5,14 @@ import type { Context } from 'koa';
 import { authenticateClient } from '../oauth/client-auth.js';
 import { findClient } from '../oauth/clients-read.js';
 import type { WarrantContext } from '../oauth/context.js';
+import { BUILT_IN_SCOPES } from '../oauth/scopes.js';
 import { hasUnstorableText, truncate } from '../oauth/text.js';
 import { decideDevice, findPending, requestDeviceCode } from '../oauth/device.js';
+import { TooManyRequests } from '../oauth/rate-limit.js';
 import { findUser } from '../users/directory.js';
 import type { Authenticate } from './authorize.js';
 import { readForm } from './form.js';
 import { loginUrl } from './login.js';
-import { BUILT_IN_SCOPES } from './metadata.js';
 import { deviceCodePage, deviceConsentPage, errorPage, messagePage, showPage } from './pages.js';
 import type { RequestState } from './request-id.js';
 import { check, deviceRequestSchema } from './schemas.js';
@@ -26,14 +27,16 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     koa.body = await requestDeviceCode(ctx, { client, scope: body['scope'], actor: { actor: client.clientId, requestId: koa.state.requestId, correlationId: koa.state.requestId } });
   });
 
-  const who = async (koa: Context) => (authenticate ? authenticate(koa) : sessions.get(koa)?.sub);
+  // The signed-in person (host app's user in library mode, else Warrant's server-side session).
+  const session = async (koa: Context) => (authenticate ? undefined : sessions.get(koa));
+  const who = async (koa: Context) => (authenticate ? authenticate(koa) : (await sessions.get(koa))?.sub);
   const loginFirst = (koa: Context, userCode: string | undefined) =>
     koa.redirect(loginUrl(ctx.config.issuer, `/oauth/device${userCode && !hasUnstorableText(userCode) ? `?user_code=${encodeURIComponent(userCode)}` : ''}`));
 
   router.get('/oauth/device', async (koa) => {
     const userCode = typeof koa.query['user_code'] === 'string' ? truncate(koa.query['user_code'], 20) : undefined;
     if (!(await who(koa))) return loginFirst(koa, userCode);
-    return showPage(koa, 200, deviceCodePage({ csrf: sessions.csrf(koa), ...(userCode ? { userCode } : {}) }));
+    return showPage(koa, 200, deviceCodePage({ csrf: sessions.csrf(koa, await session(koa)), ...(userCode ? { userCode } : {}) }), 'self');
   });
 
   router.post('/oauth/device', async (koa) => {
@@ -41,16 +44,30 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     const subject = await who(koa);
     const userCode = truncate(params.get('user_code') ?? '', 20);
     if (!subject) return loginFirst(koa, userCode || undefined);
-    if (!sessions.checkCsrf(koa, params.get('csrf'))) {
-      return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'));
+    const signedIn = await session(koa);
+    const csrf = sessions.csrf(koa, signedIn);
+    if (!sessions.checkCsrf(koa, params.get('csrf'), signedIn)) {
+      return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'), 'self');
+    }
+    // RFC 8628 §5.1: user codes are short, so guessing is limited per session and per address.
+    const limitKeys = [`device:${signedIn?.sid ?? subject}`, `address:${koa.ip}`];
+    try {
+      ctx.limits.admit(limitKeys);
+    } catch (error) {
+      if (!(error instanceof TooManyRequests)) throw error;
+      koa.set(error.headers);
+      return showPage(koa, 429, deviceCodePage({ csrf, userCode, error: `Too many wrong codes. Try again in ${error.headers['Retry-After']} seconds.` }), 'self');
     }
     const pending = await findPending(ctx, userCode);
-    if (!pending) return showPage(koa, 400, deviceCodePage({ csrf: sessions.csrf(koa), userCode, error: 'That code is not valid, or it has expired. Check the code on your device.' }));
+    if (!pending) {
+      await ctx.limits.failed(limitKeys);
+      return showPage(koa, 400, deviceCodePage({ csrf, userCode, error: 'That code is not valid, or it has expired. Check the code on your device.' }), 'self');
+    }
     const decision = params.get('decision');
     if (decision === 'approve' || decision === 'deny') {
-      const done = await decideDevice(ctx, pending.deviceId, subject, decision === 'approve', { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
-      if (!done) return showPage(koa, 409, errorPage('Already handled', 'This code was already approved or denied.'));
-      return showPage(koa, 200, decision === 'approve' ? messagePage('Device connected', 'You can return to your device.') : messagePage('Request denied', 'The device was not connected. You can close this page.'));
+      const done = await decideDevice(ctx, pending.deviceId, subject, decision === 'approve', signedIn?.sid ?? null, { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
+      if (!done) return showPage(koa, 409, errorPage('Already handled', 'This code was already approved or denied.'), 'self');
+      return showPage(koa, 200, decision === 'approve' ? messagePage('Device connected', 'You can return to your device.') : messagePage('Request denied', 'The device was not connected. You can close this page.'), 'self');
     }
     const client = await findClient(ctx.pool, pending.clientId);
     const user = await findUser(ctx.pool, subject);
@@ -58,8 +75,8 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
       clientName: client?.name ?? 'An application',
       username: user?.username ?? subject,
       scopes: pending.scopes.map((scope) => ({ scope, description: ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? '' })),
-      csrf: sessions.csrf(koa),
+      csrf,
       userCode,
-    }));
+    }), 'self');
   });
 }

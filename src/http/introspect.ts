@@ -1,5 +1,6 @@
 // POST /oauth/introspect (RFC 7662). §2.1: the caller authenticates as a confidential client. §2.2: an active
-// token is described; anything else is only {"active": false}. One indexed read-model lookup.
+// token is described (a refresh token only to its own client); anything else is only {"active": false}.
+// One indexed read-model lookup.
 
 import type Router from '@koa/router';
 import { authenticateClient } from '../oauth/client-auth.js';
@@ -15,9 +16,10 @@ export function introspectionEndpoint(router: Router<RequestState>, ctx: Warrant
     koa.set('Cache-Control', 'no-store');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenOperationSchema, params);
-    const { method } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
+    const { client, method } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
     // RFC 7662 §2.1/§4: a public client id is no credential; otherwise anyone could scan tokens.
     if (method === 'none') throw new InvalidClient('introspection needs a confidential client');
-    koa.body = await introspect(ctx, { token: body['token']!, hint: body['token_type_hint'] });
+    // Access tokens are described to any confidential client (resource servers); refresh tokens only to their own.
+    koa.body = await introspect(ctx, { token: body['token']!, hint: body['token_type_hint'], callerId: client.clientId });
   });
 }

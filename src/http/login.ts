@@ -6,9 +6,10 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { WarrantContext } from '../oauth/context.js';
 import { TooManyRequests } from '../oauth/rate-limit.js';
+import { findClient } from '../oauth/clients-read.js';
 import { checkLogin, findUser } from '../users/directory.js';
 import { readForm } from './form.js';
-import { errorPage, loginPage, showPage, signedInPage, STYLESHEET } from './pages.js';
+import { errorPage, loginPage, showPage, signedInPage, STYLESHEET, type FormAction } from './pages.js';
 import type { RequestState } from './request-id.js';
 import type { Sessions } from './session.js';
 
@@ -32,50 +33,65 @@ function safeReturn(base: string, value: string | undefined): string | undefined
 export function loginEndpoints(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions): void {
   const base = basePath(ctx.config.issuer);
   const loginPath = `${base}/oauth/login`;
+  /** A sign-in that resumes an authorization request may end at that client's redirect URI (CSP form-action follows redirects). */
+  async function formActionFor(returnTo: string): Promise<FormAction> {
+    const url = new URL(returnTo, 'http://warrant.invalid');
+    if (url.pathname !== `${base}/oauth/authorize`) return 'self';
+    const client = await findClient(ctx.pool, url.searchParams.get('client_id') ?? '').catch(() => undefined);
+    const given = url.searchParams.get('redirect_uri');
+    const redirectUri = given ?? (client?.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+    return client && redirectUri && client.redirectUris.includes(redirectUri) ? { redirectUri } : 'self';
+  }
+
   const refused = (koa: Context, what: string) =>
     showPage(koa, 403, errorPage('Request refused', `The form expired or did not come from this site (missing or invalid CSRF token). ${what}`));
 
   router.get('/oauth/login', async (koa) => {
     const returnTo = safeReturn(base, typeof koa.query['return_to'] === 'string' ? koa.query['return_to'] : undefined);
-    const session = sessions.get(koa);
+    const session = await sessions.get(koa);
     if (session) {
       // Already signed in: say as whom, offer the way on and a way out, not an empty form.
       const user = await findUser(ctx.pool, session.sub);
       const continueTo = returnTo && returnTo.split('?')[0] !== loginPath ? returnTo : undefined;
       return showPage(koa, 200, signedInPage({ username: user?.username ?? session.sub, csrf: sessions.csrf(koa, session), ...(continueTo ? { continueTo } : {}) }));
     }
-    return showPage(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo: returnTo ?? loginPath }));
+    return showPage(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo: returnTo ?? loginPath }), await formActionFor(returnTo ?? loginPath));
   });
 
   router.post('/oauth/login', async (koa) => {
     const params = await readForm(koa, ctx.config.bodyLimit);
     const returnTo = safeReturn(base, params.get('return_to')) ?? loginPath;
     if (!sessions.checkCsrf(koa, params.get('csrf'), undefined)) return refused(koa, 'Reload the page and try again.');
-    // Guessing passwords is limited per address and per username, as at the token endpoint.
-    const limitKeys = [`address:${koa.ip}`, `user:${params.get('username') ?? ''}`];
+    // Guessing passwords is limited per (username, address) and per address, and a username under
+    // attack from everywhere is slowed down, never locked (src/oauth/rate-limit.ts).
+    let failed: () => Promise<void>;
     try {
-      ctx.limits.admit(limitKeys);
+      failed = await ctx.limits.signInAttempt(params.get('username') ?? '', koa.ip);
     } catch (error) {
       if (!(error instanceof TooManyRequests)) throw error;
       koa.set(error.headers);
-      return showPage(koa, 429, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: `Too many failed sign-ins. Try again in ${error.headers['Retry-After']} seconds.`, username: params.get('username') ?? '' }));
+      return showPage(koa, 429, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: `Too many failed sign-ins. Try again in ${error.headers['Retry-After']} seconds.`, username: params.get('username') ?? '' }), await formActionFor(returnTo));
     }
     const user = await checkLogin(ctx.pool, params.get('username') ?? '', params.get('password') ?? '');
     if (!user) {
-      ctx.limits.failed(limitKeys);
+      await failed();
       ctx.logger.info({ requestId: koa.state.requestId }, 'login failed');
-      return showPage(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }));
+      return showPage(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }), await formActionFor(returnTo));
     }
-    sessions.start(koa, user.userId);
+    const actor = { actor: user.userId, requestId: koa.state.requestId, correlationId: koa.state.requestId };
+    // Signing in again replaces the session: the old one ends rather than lingering until it expires.
+    const previous = await sessions.get(koa);
+    if (previous) await sessions.end(koa, previous, actor, { replaced: true });
+    await sessions.start(koa, user.userId, actor);
     koa.set('Cache-Control', 'no-store');
     return koa.redirect(returnTo);
   });
 
   router.post('/oauth/logout', async (koa) => {
     const params = await readForm(koa, ctx.config.bodyLimit);
-    const session = sessions.get(koa);
+    const session = await sessions.get(koa);
     if (session && !sessions.checkCsrf(koa, params.get('csrf'), session)) return refused(koa, 'Reload the page and try again.');
-    sessions.end(koa);
+    await sessions.end(koa, session, { actor: session?.sub ?? 'anonymous', requestId: koa.state.requestId, correlationId: koa.state.requestId });
     koa.set('Cache-Control', 'no-store');
     const returnTo = safeReturn(base, params.get('return_to'));
     return koa.redirect(returnTo ?? loginPath);

@@ -4,13 +4,9 @@
 
 import type Router from '@koa/router';
 import type { WarrantContext } from '../oauth/context.js';
+import { BUILT_IN_SCOPES } from '../oauth/scopes.js';
 import { TOKEN_GRANTS } from './token.js';
 import type { RequestState } from './request-id.js';
-
-export const BUILT_IN_SCOPES: Record<string, string> = {
-  'warrant:admin': 'Manage Warrant clients',
-  'warrant:audit': 'Read token and client history',
-};
 
 export function metadataEndpoints(router: Router<RequestState>, ctx: WarrantContext): void {
   router.get('/.well-known/oauth-authorization-server', (koa) => {

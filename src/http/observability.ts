@@ -1,13 +1,16 @@
 // GET /healthz (alive, with database / event store / projection lag), GET /readyz (ready for
 // traffic: database and event store reachable, projections caught up) and GET /metrics
-// (Prometheus), all from one look at the log head and the checkpoints.
+// (Prometheus), all from one look at the log head and the checkpoints. /metrics is open unless
+// WARRANT_METRICS_TOKEN is set (it shows token volumes, error rates and the log's size).
 
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type pg from 'pg';
 import type { RunnerStatus } from '../../projections/runner.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { Metrics } from '../metrics.js';
+import { BearerError } from '../oauth/errors.js';
 import type { RequestState } from './request-id.js';
 
 /** Lag (in events) above which /readyz says not ready. Idle projections trail by ignored events only. */
@@ -19,6 +22,10 @@ export interface ObservabilityDeps {
   projections: readonly string[];
   runners: () => RunnerStatus[];
   metrics: Metrics;
+  /** Bearer token /metrics requires; undefined leaves it open. */
+  metricsToken?: string | undefined;
+  /** `realm` of the /metrics challenge (the issuer). */
+  realm?: string;
 }
 
 async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
@@ -55,6 +62,19 @@ async function look(deps: ObservabilityDeps) {
   };
 }
 
+/** Constant time: both sides are hashed to one length first, so neither content nor length leaks. */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function checkMetricsToken(authorization: string, expected: string, realm: string): void {
+  if (!authorization) throw new BearerError(401, null, 'a bearer token is required', { realm });
+  const match = /^Bearer +(\S+) *$/i.exec(authorization);
+  if (!match) throw new BearerError(401, 'invalid_request', 'the Authorization header is not a Bearer token', { realm });
+  if (!sameSecret(match[1]!, expected)) throw new BearerError(401, 'invalid_token', 'the metrics token is invalid', { realm });
+}
+
 /** Request latency by matched route (not raw path: ids would explode the label set). */
 export function requestMetrics(metrics: Metrics): Middleware<RequestState> {
   return async (ctx, next) => {
@@ -88,6 +108,8 @@ export function observability(router: Router<RequestState>, deps: ObservabilityD
   });
 
   router.get('/metrics', async (ctx) => {
+    // Before any work, so an unauthenticated scrape costs no queries.
+    if (deps.metricsToken !== undefined) checkMetricsToken(ctx.get('authorization'), deps.metricsToken, (deps.realm ?? 'warrant').replace(/["\\]/g, ''));
     const state = await look(deps);
     if (state.head !== null) deps.metrics.logHead.set(state.head);
     for (const [name, p] of Object.entries(state.projections)) {

@@ -33,7 +33,7 @@ export function openApiDocument(issuer: string): Json {
   const paths: Record<string, Record<string, Json>> = {
     '/healthz': { get: { summary: 'Liveness, with database, event store and projection lag', responses: { 200: json('alive'), 503: json('database or event store unreachable') } } },
     '/readyz': { get: { summary: 'Readiness: reachable and projections caught up', responses: { 200: json('ready'), 503: json('not ready') } } },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    '/metrics': { get: { summary: 'Prometheus metrics (bearer token only when WARRANT_METRICS_TOKEN is set)', security: [{ metricsToken: [] }, {}], responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401) } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: json('OpenAPI 3.1') } } },
     '/.well-known/oauth-authorization-server': { get: { summary: 'RFC 8414 metadata', responses: { 200: json('metadata') } } },
     '/oauth/jwks': { get: { summary: 'Active and retiring public keys', responses: { 200: { description: 'JWK set', content: { 'application/jwk-set+json': { schema: { type: 'object' } } } } } } },
@@ -112,6 +112,7 @@ export function openApiDocument(issuer: string): Json {
       securitySchemes: {
         clientSecretBasic: { type: 'http', scheme: 'basic', description: 'client_secret_basic (RFC 6749 §2.3.1)' },
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RFC 9068)' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'the value of WARRANT_METRICS_TOKEN' },
       },
     },
   };

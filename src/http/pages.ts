@@ -4,6 +4,7 @@
 // Warrant under a prefix.
 
 import type { Context } from 'koa';
+import { formActionSource } from '../oauth/redirect-uris.js';
 
 export const STYLESHEET = `
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1d2433;background:#f4f6fa}
@@ -17,13 +18,34 @@ code{background:#eef1f6;padding:1px 5px;border-radius:4px}
 form.inline{display:inline}button.link{background:none;border:0;color:#1d4ed8;padding:0;margin:0;font-weight:600;text-decoration:underline}.switch{margin-top:18px}
 `;
 
-/** Sends a page with the headers every page gets: no caching, no framing, only our stylesheet. */
-export function showPage(koa: Context, status: number, html: string): void {
+/**
+ * Where a page's forms may lead. CSP form-action also covers the redirects that follow a form's
+ * POST (Chromium enforces it on each hop), so a form that ends at a client's redirect URI must
+ * allow that URI's origin, or a native app's private-use scheme (RFC 8252 §7.1):
+ * - 'self': the forms post here and stay here (the device pages);
+ * - { redirectUri }: 'self' and that one redirect URI (the consent page);
+ * - left out: 'self' and any http: or https: origin — the sign-in page, whose POST continues to
+ *   the authorization request it interrupted, which may redirect to the client at once.
+ */
+export type FormAction = 'self' | { redirectUri: string };
+
+/** Sends a page with the headers every page gets: no caching, no framing, no sniffing, no Referer, only our stylesheet. */
+export function showPage(koa: Context, status: number, html: string, formAction?: FormAction): void {
+  // Forms post to this server; where a post may end in a redirect to a client (consent, or a
+  // sign-in that resumes an authorization), exactly that redirect URI's origin or scheme is added.
+  let sources = "'self'";
+  if (formAction && formAction !== 'self') {
+    const target = formActionSource(formAction.redirectUri);
+    sources = target ? `'self' ${target}` : "'self'";
+  }
   koa.status = status;
   koa.type = 'text/html; charset=utf-8';
   koa.set('Cache-Control', 'no-store');
-  koa.set('Content-Security-Policy', "default-src 'none'; style-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'");
+  koa.set('Content-Security-Policy', `default-src 'none'; style-src 'self'; form-action ${sources}; frame-ancestors 'none'; base-uri 'none'`);
   koa.set('X-Frame-Options', 'DENY');
+  koa.set('X-Content-Type-Options', 'nosniff');
+  // The consent page's URL carries the state and the PKCE challenge: no other site needs them.
+  koa.set('Referrer-Policy', 'no-referrer');
   koa.body = html;
 }
 
@@ -75,14 +97,23 @@ export function signOutForm(csrf: string, returnTo: string | undefined, label: s
   return `<form method="post" action="logout" class="inline">${hidden({ csrf, return_to: returnTo })}<button type="submit" class="${className}">${escape(label)}</button></form>`;
 }
 
-export function consentPage(options: { clientName: string; username: string; scopes: { scope: string; description: string }[]; fields: Record<string, string | undefined>; signOut?: { csrf: string; returnTo: string } }): string {
+export function consentPage(options: {
+  clientName: string;
+  username: string;
+  scopes: { scope: string; description: string }[];
+  /** The API(s) the token will be for (RFC 8707): consent covers them too. */
+  audience: { uri: string; isDefault: boolean }[];
+  fields: Record<string, string | undefined>;
+  signOut?: { csrf: string; returnTo: string };
+}): string {
   const list = options.scopes.length
     ? `<ul class="scopes">${options.scopes.map((s) => `<li><code>${escape(s.scope)}</code>${s.description ? ` — ${escape(s.description)}` : ''}</li>`).join('')}</ul>`
     : '<p class="muted">No specific permissions: only to know who you are.</p>';
+  const audience = `<p class="audience">At: ${options.audience.map((a) => `<code>${escape(a.uri)}</code>${a.isDefault ? ' (this server\'s default API)' : ''}`).join(', ')}</p>`;
   return page(
     'Authorize',
     `<h1>Authorize ${escape(options.clientName)}</h1>
-<p><strong>${escape(options.clientName)}</strong> asks to act on your behalf, ${escape(options.username)}, with these permissions:</p>${list}
+<p><strong>${escape(options.clientName)}</strong> asks to act on your behalf, ${escape(options.username)}, with these permissions:</p>${list}${audience}
 <form method="post" action="authorize">${hidden(options.fields)}
 <button type="submit" name="decision" value="approve">Approve</button><button type="submit" name="decision" value="deny" class="secondary">Deny</button></form>
 ${options.signOut ? `<p class="muted switch">Not ${escape(options.username)}? ${signOutForm(options.signOut.csrf, options.signOut.returnTo, 'Sign out', 'link')}</p>` : ''}`,

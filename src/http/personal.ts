@@ -18,9 +18,10 @@ import type { Sessions } from './session.js';
 
 export function personalTokensApi(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
   async function user(koa: Context, mutating: boolean): Promise<string> {
-    const subject = authenticate ? await authenticate(koa) : sessions.get(koa)?.sub;
+    const session = authenticate ? undefined : await sessions.get(koa);
+    const subject = authenticate ? await authenticate(koa) : session?.sub;
     if (!subject) throw new OAuthError(401, 'access_denied', 'sign in first');
-    if (mutating && !sessions.checkCsrf(koa, koa.get('x-csrf-token') || undefined)) {
+    if (mutating && !sessions.checkCsrf(koa, koa.get('x-csrf-token') || undefined, session)) {
       throw new OAuthError(403, 'access_denied', 'missing or invalid X-CSRF-Token');
     }
     return subject;
@@ -30,7 +31,7 @@ export function personalTokensApi(router: Router<RequestState>, ctx: WarrantCont
   router.get('/oauth/personal-access-tokens', async (koa) => {
     const subject = await user(koa, false);
     koa.set('Cache-Control', 'no-store');
-    koa.body = { tokens: await listPersonalTokens(ctx, subject), csrf_token: sessions.csrf(koa) };
+    koa.body = { tokens: await listPersonalTokens(ctx, subject), csrf_token: sessions.csrf(koa, authenticate ? undefined : await sessions.get(koa)) };
   });
 
   router.post('/oauth/personal-access-tokens', async (koa) => {

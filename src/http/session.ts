@@ -1,25 +1,32 @@
-// The login session of the standalone server: a signed cookie (HMAC-SHA-256 with a key derived
-// from the pepper), HttpOnly, SameSite=Lax, Secure on https issuers. CSRF tokens are bound to the
-// session (or, before login, to a random pre-session cookie) and checked in constant time.
+// The login session's cookie and CSRF tokens. The session itself is server-side
+// (src/oauth/sessions.ts: events and a read model), so signing out or revoking a subject ends it
+// everywhere at once; the cookie holds `<session id>.<secret>`, HttpOnly, SameSite=Lax, Secure on
+// https issuers. CSRF tokens are bound to the session (or, before sign-in, to a random pre-session
+// cookie) and checked in constant time.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
+import type { Actor, WarrantContext } from '../oauth/context.js';
+import { endSession, findSession, startSession } from '../oauth/sessions.js';
 
 const SESSION = 'warrant_session';
 const PRE = 'warrant_csrf';
+const COOKIE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/;
+const LOADED = Symbol('warrant.session');
 
 export interface Session {
   sub: string;
   sid: string;
-  exp: number;
 }
 
 export class Sessions {
+  readonly #ctx: WarrantContext;
   readonly #key: Buffer;
   readonly #secure: boolean;
   readonly #ttlSeconds: number;
 
-  constructor(options: { pepper: Buffer; secure: boolean; ttlSeconds?: number }) {
+  constructor(options: { ctx: WarrantContext; pepper: Buffer; secure: boolean; ttlSeconds?: number }) {
+    this.#ctx = options.ctx;
     this.#key = createHmac('sha256', options.pepper).update('warrant session key v1').digest();
     this.#secure = options.secure;
     this.#ttlSeconds = options.ttlSeconds ?? 12 * 3600;
@@ -50,32 +57,36 @@ export class Sessions {
     return undefined;
   }
 
-  get(ctx: Context): Session | undefined {
-    const raw = this.#read(ctx, SESSION);
-    if (!raw) return undefined;
-    const [payload, signature] = raw.split('.');
-    if (!payload || !signature || !this.#equal(signature, this.#sign(payload))) return undefined;
-    try {
-      const session = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Session;
-      return typeof session.sub === 'string' && session.exp * 1000 > Date.now() ? session : undefined;
-    } catch {
-      return undefined;
-    }
+  /** Who is signed in on this request: a live, unexpired session whose secret matches. Looked up once per request. */
+  async get(ctx: Context): Promise<Session | undefined> {
+    const state = ctx.state as { [LOADED]?: Promise<Session | undefined> };
+    state[LOADED] ??= (async () => {
+      const match = COOKIE.exec(this.#read(ctx, SESSION) ?? '');
+      if (!match) return undefined;
+      const found = await findSession(this.#ctx, match[1]!, match[2]!);
+      return found && { sub: found.subject, sid: found.sessionId };
+    })();
+    return state[LOADED];
   }
 
-  start(ctx: Context, sub: string): Session {
-    const session: Session = { sub, sid: randomBytes(16).toString('base64url'), exp: Math.floor(Date.now() / 1000) + this.#ttlSeconds };
-    const payload = Buffer.from(JSON.stringify(session)).toString('base64url');
-    this.#cookie(ctx, SESSION, `${payload}.${this.#sign(payload)}`, this.#ttlSeconds);
+  /** Records a new session (an event) and sets its cookie. */
+  async start(ctx: Context, sub: string, actor: Actor): Promise<Session> {
+    const started = await startSession(this.#ctx, sub, this.#ttlSeconds, actor);
+    this.#cookie(ctx, SESSION, `${started.sessionId}.${started.secret}`, this.#ttlSeconds);
+    const session = { sub, sid: started.sessionId };
+    (ctx.state as { [LOADED]?: Promise<Session | undefined> })[LOADED] = Promise.resolve(session);
     return session;
   }
 
-  end(ctx: Context): void {
-    this.#cookie(ctx, SESSION, '', 0);
+  /** Ends the request's session (an event: refused everywhere from now on) and clears the cookie, unless a new one replaces it. */
+  async end(ctx: Context, session: Session | undefined, actor: Actor, options: { replaced?: boolean } = {}): Promise<void> {
+    if (session) await endSession(this.#ctx, session.sid, 'logout', actor);
+    if (!options.replaced) this.#cookie(ctx, SESSION, '', 0);
+    (ctx.state as { [LOADED]?: Promise<Session | undefined> })[LOADED] = Promise.resolve(undefined);
   }
 
-  /** A CSRF token for a form on this response (sets the pre-session cookie when needed). */
-  csrf(ctx: Context, session = this.get(ctx)): string {
+  /** A CSRF token for a form on this response (sets the pre-session cookie when nobody is signed in). */
+  csrf(ctx: Context, session: Session | undefined): string {
     if (session) return this.#sign(`csrf:${session.sid}`);
     let pre = this.#read(ctx, PRE);
     if (!pre || !/^[A-Za-z0-9_-]{22}$/.test(pre)) {
@@ -85,7 +96,7 @@ export class Sessions {
     return this.#sign(`csrf-pre:${pre}`);
   }
 
-  checkCsrf(ctx: Context, token: string | undefined, session = this.get(ctx)): boolean {
+  checkCsrf(ctx: Context, token: string | undefined, session: Session | undefined): boolean {
     if (!token) return false;
     if (session) return this.#equal(token, this.#sign(`csrf:${session.sid}`));
     const pre = this.#read(ctx, PRE);

@@ -21,7 +21,7 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
     koa.set('Pragma', 'no-cache');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenRequestSchema, params);
-    const { client, limitKeys } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
+    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
     const actor = { actor: client.clientId, requestId: koa.state.requestId, correlationId: koa.state.requestId };
     switch (body['grant_type']) {
       case 'client_credentials':
@@ -36,7 +36,7 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
       case 'password':
         // RFC 6749 §4.3, legacy (RFC 9700 §2.4): only when the operator turned it on.
         if (!ctx.config.passwordGrant) throw new UnsupportedGrantType('the password grant is disabled');
-        koa.body = await passwordGrant(ctx, { client, username: body['username'], password: body['password'], scope: body['scope'], actor, limitKeys });
+        koa.body = await passwordGrant(ctx, { client, username: body['username'], password: body['password'], scope: body['scope'], actor, address: koa.ip });
         return;
       case 'refresh_token':
         koa.body = await refreshTokens(ctx, { client, refreshToken: body['refresh_token']!, scope: body['scope'], resource: body['resource'], actor });

@@ -13,7 +13,7 @@ export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 export interface AuthenticatedClient {
   client: ClientRecord;
   method: AuthMethod;
-  /** Rate-limit keys of this request (client id and address), for later failures to count against. */
+  /** Rate-limit keys of this request ((client, address) and address). */
   limitKeys: string[];
 }
 
@@ -46,7 +46,7 @@ export async function authenticateClient(ctx: WarrantContext, authorization: str
     try {
       ({ id, secret } = parseBasic(authorization));
     } catch (error) {
-      ctx.limits.failed([`address:${address}`]);
+      await ctx.limits.failed([`address:${address}`]);
       throw error;
     }
     if (bodyId !== undefined && bodyId !== id) throw new InvalidRequest('client_id differs from the authenticated client');
@@ -60,24 +60,26 @@ export async function authenticateClient(ctx: WarrantContext, authorization: str
   }
 
   const basic = method === 'client_secret_basic';
-  const limitKeys = RateLimits.keys(id, address);
+  const limitKeys = RateLimits.clientKeys(id, address);
   // Over a limit: refused before any secret is compared, so the refusal reveals nothing.
   ctx.limits.admit(limitKeys);
   const client = await ctx.clients.find(id);
   if (!client || client.revoked) {
     // Spend the same time as a real comparison, so probing for client ids learns nothing.
     ctx.hasher.matches(secret ?? '', null);
-    ctx.limits.failed(limitKeys);
+    await ctx.limits.failed(limitKeys);
     throw new InvalidClient('client authentication failed', { basic, detail: client ? 'client revoked' : 'unknown client' });
   }
   if (client.confidential) {
     if (secret === undefined || !ctx.hasher.matches(secret, client.secretHash)) {
-      ctx.limits.failed(limitKeys);
+      await ctx.limits.failed(limitKeys);
       throw new InvalidClient('client authentication failed', { basic, detail: 'wrong or missing secret' });
     }
   } else if (secret !== undefined) {
-    ctx.limits.failed(limitKeys);
+    await ctx.limits.failed(limitKeys);
     throw new InvalidClient('client authentication failed', { basic, detail: 'public client presented a secret' });
   }
+  // Request volume per client counts only requests that proved to be that client.
+  ctx.limits.countRequest(`client:${client.clientId}`);
   return { client, method, limitKeys };
 }

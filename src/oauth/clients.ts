@@ -10,8 +10,10 @@ import { isWrongExpectedRevision } from '../eventstore/port.js';
 import { appendAndWait, load } from './aggregate.js';
 import { findClient, type ClientRecord } from './clients-read.js';
 import type { Actor, WarrantContext } from './context.js';
-import { InvalidRequest, NotFound, OAuthError } from './errors.js';
+import { InvalidClientMetadata, InvalidRedirectUri, NotFound, OAuthError } from './errors.js';
+import { checkRedirectUris } from './redirect-uris.js';
 import { randomSecret } from './secrets.js';
+import { hasDisplayControls } from './text.js';
 
 const CLIENTS = projectionsFor(['ClientRegistered', 'ClientUpdated', 'ClientSecretRotated', 'ClientRevoked']);
 
@@ -37,19 +39,37 @@ export interface RegisteredClient {
   clientSecret: string | undefined;
 }
 
-export class ClientInputError extends InvalidRequest {}
+/** Client metadata the server will not register: RFC 7591 §3.2.2 invalid_client_metadata. */
+export class ClientInputError extends InvalidClientMetadata {}
 
 function mapDomainError(error: unknown): never {
   if (error instanceof DomainError) {
     if (error.code === 'client_not_found') throw new NotFound('no such client');
+    if (error.code === 'client_privileged_user_grant') throw new ClientInputError(error.message);
     throw new OAuthError(409, 'invalid_request', error.message);
   }
   if (error instanceof EventSchemaError) {
     // The event schema is the client-metadata schema: say which field is wrong.
     const field = error.field.replace(/^\/(changes\/)?/, '') || 'client';
+    if (field.startsWith('redirectUris')) throw new InvalidRedirectUri(`invalid redirect URIs: ${field} ${error.detail}`);
     throw new ClientInputError(`invalid client metadata: ${field} ${error.detail}`);
   }
   throw error;
+}
+
+/**
+ * What the event schema cannot say about new metadata: the redirect URI rules (which depend on
+ * the client being public, src/oauth/redirect-uris.ts) and a name with no terminal or bidi
+ * controls, since people read it on the consent page and in `warrant client list`.
+ */
+function checkMetadata(command: ClientCommand, state: ClientState): void {
+  const metadata = command.type === 'Register' ? command.client : command.type === 'Update' ? command.changes : undefined;
+  const confidential = command.type === 'Register' ? command.client.confidential : state.client?.confidential;
+  if (!metadata || confidential === undefined) return;
+  if (metadata.name !== undefined && hasDisplayControls(metadata.name)) {
+    throw new ClientInputError('client_name must not contain control characters or bidirectional text controls');
+  }
+  if (metadata.redirectUris !== undefined) checkRedirectUris(metadata.redirectUris, { confidential });
 }
 
 async function execute(ctx: WarrantContext, clientId: string, command: ClientCommand, actor: Actor): Promise<ClientState> {
@@ -59,6 +79,7 @@ async function execute(ctx: WarrantContext, clientId: string, command: ClientCom
     let events;
     try {
       events = decideClient(command, state);
+      checkMetadata(command, state);
     } catch (error) {
       mapDomainError(error);
     }

@@ -21,7 +21,7 @@ export function s256(verifier: string): string {
 
 export async function issueCode(
   ctx: WarrantContext,
-  input: { client: ClientRecord; subject: string; redirectUri: string; scopes: string[]; codeChallenge: string | null; codeChallengeMethod: 'S256' | null; resource: string | null; actor: Actor },
+  input: { client: ClientRecord; subject: string; redirectUri: string; scopes: string[]; codeChallenge: string | null; codeChallengeMethod: 'S256' | null; resource: string | null; sessionId: string | null; actor: Actor },
 ): Promise<string> {
   const code = randomSecret();
   const grantId = randomUUID();
@@ -43,6 +43,7 @@ export async function issueCode(
           codeChallengeMethod: input.codeChallengeMethod,
           resource: input.resource,
           expiresAt: new Date(ctx.clock().getTime() + (ctx.config.authorizationCodeTtl ?? CODE_TTL_SECONDS) * 1000).toISOString(),
+          sessionId: input.sessionId,
         },
       },
     ],

@@ -12,6 +12,7 @@ import { appendAndWait, load } from './aggregate.js';
 import type { ClientRecord } from './clients-read.js';
 import type { Actor, WarrantContext } from './context.js';
 import { InvalidGrant, InvalidScope, OAuthError, UnauthorizedClient } from './errors.js';
+import { refusePrivileged } from './scopes.js';
 import { randomSecret } from './secrets.js';
 import { issueTokens, parseScope, type TokenResponse } from './tokens.js';
 
@@ -54,6 +55,7 @@ export async function requestDeviceCode(ctx: WarrantContext, input: { client: Cl
   if (!client.grantTypes.includes(DEVICE_GRANT)) throw new UnauthorizedClient('the client is not allowed the device_code grant');
   const scopes = parseScope(input.scope) ?? [];
   if (scopes.some((scope) => !client.scopes.includes(scope))) throw new InvalidScope('the client is not allowed the requested scope');
+  refusePrivileged(ctx.config, scopes, { grantType: DEVICE_GRANT, subject: '' });
   const deviceId = randomUUID();
   const deviceCode = randomSecret();
   const userCode = Array.from({ length: 8 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
@@ -93,7 +95,7 @@ export async function findPending(ctx: WarrantContext, userCode: string): Promis
   return rows[0] && { deviceId: rows[0].device_id, clientId: rows[0].client_id, scopes: rows[0].scopes };
 }
 
-export async function decideDevice(ctx: WarrantContext, deviceId: string, subject: string, approve: boolean, actor: Actor): Promise<boolean> {
+export async function decideDevice(ctx: WarrantContext, deviceId: string, subject: string, approve: boolean, sessionId: string | null, actor: Actor): Promise<boolean> {
   const { state } = await load(ctx, `device-${deviceId}`, initial, evolve);
   if (state.status !== 'pending' || !state.requested || new Date(state.requested.expiresAt) <= ctx.clock()) return false;
   try {
@@ -101,7 +103,7 @@ export async function decideDevice(ctx: WarrantContext, deviceId: string, subjec
       ctx,
       `device-${deviceId}`,
       state.revision,
-      [approve ? { type: 'DeviceAuthorizationApproved', data: { deviceId, subject } } : { type: 'DeviceAuthorizationDenied', data: { deviceId, subject } }],
+      [approve ? { type: 'DeviceAuthorizationApproved', data: { deviceId, subject, sessionId } } : { type: 'DeviceAuthorizationDenied', data: { deviceId, subject, sessionId } }],
       actor,
       DEVICES,
     );

@@ -9,6 +9,8 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
+  | 'invalid_redirect_uri'
+  | 'invalid_client_metadata'
   | 'unsupported_token_type'
   | 'invalid_token'
   | 'insufficient_scope'
@@ -81,6 +83,20 @@ export class InvalidScope extends OAuthError {
 export class InvalidTarget extends OAuthError {
   constructor(description = 'the resource parameter is invalid', detail?: string) {
     super(400, 'invalid_target', description, detail);
+  }
+}
+
+/** RFC 7591 §3.2.2: a redirect URI the client may not have. */
+export class InvalidRedirectUri extends OAuthError {
+  constructor(description = 'a redirect URI is invalid', detail?: string) {
+    super(400, 'invalid_redirect_uri', description, detail);
+  }
+}
+
+/** RFC 7591 §3.2.2: any other client metadata field is invalid. */
+export class InvalidClientMetadata extends OAuthError {
+  constructor(description = 'the client metadata is invalid', detail?: string) {
+    super(400, 'invalid_client_metadata', description, detail);
   }
 }
 

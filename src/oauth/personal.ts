@@ -8,6 +8,7 @@ import { findClient, type ClientRecord } from './clients-read.js';
 import { registerClient } from './clients.js';
 import type { Actor, WarrantContext } from './context.js';
 import { InvalidRequest, InvalidScope, NotFound } from './errors.js';
+import { BUILT_IN_SCOPES, refusePrivileged } from './scopes.js';
 import { issueTokens, parseScope, revokeFamily } from './tokens.js';
 
 const clients = new WeakMap<WarrantContext, Promise<ClientRecord>>();
@@ -45,9 +46,11 @@ export async function createPersonalToken(ctx: WarrantContext, input: { subject:
   // The same rules as everywhere a scope is named (RFC 6749 §3.3 tokens), then: configured ones only.
   if (input.scopes.some((scope) => scope.includes(' '))) throw new InvalidScope('a scope cannot contain a space');
   const scopes = parseScope(input.scopes.join(' ')) ?? [];
-  const known = new Set([...Object.keys(ctx.config.scopes)]);
+  const known = new Set([...Object.keys(ctx.config.scopes), ...(ctx.config.adminSubjects.includes(input.subject) ? Object.keys(BUILT_IN_SCOPES) : [])]);
   const unknown = scopes.filter((scope) => !known.has(scope));
   if (unknown.length > 0) throw new InvalidScope(`unknown scope: ${unknown.join(' ')} (configure it in WARRANT_SCOPES)`);
+  // Listing warrant:admin in WARRANT_SCOPES (for a description) does not open it to users.
+  refusePrivileged(ctx.config, scopes, { grantType: 'personal_access', subject: input.subject });
   const client = await personalAccessClient(ctx);
   const issued = await issueTokens(ctx, {
     client,

@@ -13,6 +13,7 @@ import type { ClientRecord } from './clients-read.js';
 import type { Actor, WarrantContext } from './context.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, OAuthError, UnauthorizedClient } from './errors.js';
 import { randomId, randomSecret } from './secrets.js';
+import { privilegedScopes, refusePrivileged } from './scopes.js';
 import { hasControlCharacters } from './text.js';
 
 const TOKENS = projectionsFor(['TokenIssued', 'TokenRefreshed', 'TokenRevoked']);
@@ -91,6 +92,8 @@ export async function issueTokens(
     grantId?: string | null; name?: string | null; familyId?: string; accessTokenTtl?: number; actor: Actor;
   },
 ): Promise<TokenResponse & { familyId: string }> {
+  // Every grant ends here: the last word on who may hold warrant:* scopes (src/oauth/scopes.ts).
+  refusePrivileged(ctx.config, input.scopes, input);
   const now = ctx.clock();
   const lifetimes = ttls(ctx, input.client);
   if (input.accessTokenTtl) lifetimes.access = input.accessTokenTtl;
@@ -155,20 +158,20 @@ export async function clientCredentials(
 /** RFC 6749 §4.3 (legacy; off unless WARRANT_PASSWORD_GRANT=true): the built-in user directory. */
 export async function passwordGrant(
   ctx: WarrantContext,
-  input: { client: ClientRecord; username: string | undefined; password: string | undefined; scope: string | undefined; actor: Actor; limitKeys: string[] },
+  input: { client: ClientRecord; username: string | undefined; password: string | undefined; scope: string | undefined; actor: Actor; address: string },
 ): Promise<TokenResponse> {
   const { client } = input;
-  // Guessing passwords is limited per client, per address and per username.
-  const userKey = `user:${input.username ?? ''}`;
-  ctx.limits.admit([userKey]); // client and address were admitted with the client's authentication
-  const limitKeys = [...input.limitKeys, userKey];
   if (!client.grantTypes.includes('password')) throw new UnauthorizedClient('the client is not allowed the password grant');
-  const scopes = parseScope(input.scope) ?? client.scopes;
+  // Omitted scope: the client's scopes a user may hold (never warrant:*; asking for one is refused).
+  const scopes = parseScope(input.scope) ?? client.scopes.filter((scope) => privilegedScopes([scope]).length === 0);
   if (scopes.some((scope) => !client.scopes.includes(scope))) throw new InvalidScope('the client is not allowed the requested scope');
+  refusePrivileged(ctx.config, scopes, { grantType: 'password', subject: '' });
+  // Guessing passwords is limited as at the login form (src/oauth/rate-limit.ts).
+  const failed = await ctx.limits.signInAttempt(input.username ?? '', input.address);
   const { checkLogin } = await import('../users/directory.js');
   const user = await checkLogin(ctx.pool, input.username ?? '', input.password ?? '');
   if (!user) {
-    ctx.limits.failed(limitKeys);
+    await failed();
     throw new InvalidGrant('wrong username or password');
   }
   const { familyId: _f, ...response } = await issueTokens(ctx, {
@@ -202,6 +205,8 @@ export async function refreshTokens(
 
   const { state } = await load<FamilyState>(ctx, familyStream(familyId), initialFamilyState, evolveFamily);
   const issued = state.issued;
+  // A family from a user grant never refreshes into warrant:* scopes (nor keeps ones it got before this rule).
+  if (issued) refusePrivileged(ctx.config, parseScope(input.scope) ?? state.scopes, issued);
   if (issued && input.resource !== undefined && !issued.audience.includes(input.resource)) {
     throw new InvalidTarget('resource must be one the grant was issued for');
   }
@@ -346,10 +351,15 @@ export async function revokeToken(ctx: WarrantContext, input: { client: ClientRe
   await revokeFamily(ctx, found.familyId, 'revoked_by_client', input.actor);
 }
 
-/** RFC 7662 §2.2. Anything not active is only {"active": false}. */
-export async function introspect(ctx: WarrantContext, input: { token: string; hint: string | undefined }): Promise<Record<string, unknown>> {
+/**
+ * RFC 7662 §2.2. Anything not active is only {"active": false}. A refresh token is described only
+ * to the client it was issued to (§4: the server decides what a caller may learn): no resource
+ * server needs it, and otherwise a thief could check a stolen one without rotating it.
+ */
+export async function introspect(ctx: WarrantContext, input: { token: string; hint: string | undefined; callerId: string }): Promise<Record<string, unknown>> {
   const found = await lookupToken(ctx, input.token, input.hint);
   if (!found || !found.active) return { active: false };
+  if (found.type === 'refresh_token' && found.clientId !== input.callerId) return { active: false };
   const iat = Math.floor(found.issuedAt.getTime() / 1000);
   return {
     active: true,

@@ -5,8 +5,10 @@
 // token's family and its client are not revoked. That lookup is never cached — revocation is
 // visible to every process as soon as /oauth/revoke answers — but lookups arriving together
 // share one query (see ./revocation.ts), which keeps the cost of the guarantee small.
+// An issuer whose metadata or JWKS does not answer within discoveryTimeoutMs is a 503 with
+// Retry-After, never a hang nor a 401 that blames the token.
 
-import { createRemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import type { Context, Middleware } from 'koa';
 import pg from 'pg';
 import type { KeyStore } from '../keys/keystore.js';
@@ -37,6 +39,8 @@ export interface PolicyOptions {
   keys?: KeyStore;
   /** … or a JWKS URL (cached; refetched on an unknown kid at most every 30 s). Default: the issuer's metadata `jwks_uri`. */
   jwksUri?: string;
+  /** Milliseconds to wait for the issuer's metadata and JWKS before answering 503 (default 5000). */
+  discoveryTimeoutMs?: number;
   /** Leeway for exp/nbf/iat, in seconds (default 5). */
   clockToleranceSeconds?: number;
   /** `realm` of WWW-Authenticate challenges (default: the issuer). */
@@ -77,12 +81,35 @@ export interface Policy {
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-async function discoverJwks(issuer: string): Promise<URL> {
-  const response = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
-  if (!response.ok) throw new Error(`cannot read ${issuer}/.well-known/oauth-authorization-server: HTTP ${response.status}`);
-  const metadata = (await response.json()) as { jwks_uri?: string; issuer?: string };
-  if (metadata.issuer !== issuer || !metadata.jwks_uri) throw new Error('issuer metadata does not match the issuer or has no jwks_uri');
-  return new URL(metadata.jwks_uri);
+/** Retry-After of answers given while the issuer cannot be reached. */
+const ISSUER_RETRY_AFTER_SECONDS = 5;
+/** After a failed discovery, requests are refused at once for this long rather than each waiting out the timeout. */
+const DISCOVERY_BACKOFF_MS = 1_000;
+
+async function discoverJwks(issuer: string, timeoutMs: number): Promise<URL> {
+  const url = `${issuer}/.well-known/oauth-authorization-server`;
+  try {
+    // One deadline for headers and body: undici alone would wait 300 s on an issuer that never answers.
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`cannot read ${url}: HTTP ${response.status}`);
+    const metadata = (await response.json()) as { jwks_uri?: string; issuer?: string };
+    if (metadata.issuer !== issuer || !metadata.jwks_uri) throw new Error('issuer metadata does not match the issuer or has no jwks_uri');
+    return new URL(metadata.jwks_uri);
+  } catch (error) {
+    if ((error as Error).name === 'TimeoutError') throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
+    throw error;
+  }
+}
+
+/**
+ * Did fetching the issuer's JWKS fail (no answer in time, refused, not 200, not a key set), as
+ * opposed to the token naming a key the issuer does not have? jose reports a non-200 answer or an
+ * unparsable body as a bare JOSEError and lets fetch's own TypeError through.
+ */
+function isKeyFetchFailure(error: unknown): error is Error {
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return true;
+  if (error instanceof joseErrors.JOSEError) return error.code === 'ERR_JOSE_GENERIC';
+  return error instanceof TypeError;
 }
 
 function respond(ctx: Context, error: OAuthError): void {
@@ -95,6 +122,8 @@ function respond(ctx: Context, error: OAuthError): void {
 
 export function createPolicy(options: PolicyOptions): Policy {
   if (!options.pool && !options.databaseUrl) throw new Error('createPolicy needs pool or databaseUrl');
+  const timeoutMs = options.discoveryTimeoutMs ?? 5_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new Error('discoveryTimeoutMs must be a positive integer');
   const realm = (options.realm ?? options.issuer).replace(/["\\]/g, '');
   const audience = options.audience ?? options.issuer;
   const logger = options.logger ?? silentLogger;
@@ -106,13 +135,19 @@ export function createPolicy(options: PolicyOptions): Policy {
   // Keys: local, or a remote JWKS found lazily (a resource server may start before its issuer).
   let remote: Promise<KeySource> | undefined;
   let resolved: KeySource | undefined = options.keys;
+  let failed: { until: number; detail: string } | undefined;
+  const unreachable = (detail: string) => new TemporarilyUnavailable('the token issuer cannot be reached', ISSUER_RETRY_AFTER_SECONDS, detail);
   const keySource = async (): Promise<KeySource> => {
     if (resolved) return resolved;
-    remote ??= (options.jwksUri ? Promise.resolve(new URL(options.jwksUri)) : discoverJwks(options.issuer))
-      .then((url) => (resolved = createRemoteJWKSet(url, { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })))
+    if (failed && Date.now() < failed.until) throw unreachable(failed.detail);
+    remote ??= (options.jwksUri ? Promise.resolve(new URL(options.jwksUri)) : discoverJwks(options.issuer, timeoutMs))
+      .then((url) => (resolved = createRemoteJWKSet(url, { timeoutDuration: timeoutMs, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })))
       .catch((error: unknown) => {
+        // Not kept: after the back-off the next request discovers again.
         remote = undefined;
-        throw new TemporarilyUnavailable('the token issuer cannot be reached', 5, (error as Error).message);
+        failed = { until: Date.now() + DISCOVERY_BACKOFF_MS, detail: (error as Error).message };
+        logger.warn({ issuer: options.issuer, detail: failed.detail }, 'token issuer unreachable');
+        throw unreachable(failed.detail);
       });
     return remote;
   };
@@ -128,14 +163,30 @@ export function createPolicy(options: PolicyOptions): Policy {
   }
 
   async function verify(token: string): Promise<AuthState> {
+    const source = resolved ?? (await keySource());
+    // verifyAccessToken reports every key-resolution error as a bad token; a JWKS fetch that failed
+    // is the issuer's trouble, not the token's, so it is noted here and answered with 503.
+    let fetchFailure: Error | undefined;
+    const keys: KeySource = typeof source !== 'function' ? source : (async (header, jws) => {
+      try {
+        return await source(header, jws);
+      } catch (error) {
+        if (isKeyFetchFailure(error)) fetchFailure = error;
+        throw error;
+      }
+    }) satisfies JWTVerifyGetKey;
     let claims: AccessTokenClaims;
     try {
-      claims = await verifyAccessToken(resolved ?? (await keySource()), token, {
+      claims = await verifyAccessToken(keys, token, {
         issuer: options.issuer,
         audience,
         clockToleranceSeconds: options.clockToleranceSeconds ?? 5,
       });
     } catch (error) {
+      if (fetchFailure) {
+        logger.warn({ issuer: options.issuer, detail: fetchFailure.message }, 'token issuer keys unreachable');
+        throw unreachable(fetchFailure.message);
+      }
       if (error instanceof AccessTokenError) {
         throw invalid('invalid_token', error.reason === 'expired' ? 'the access token has expired' : 'the access token is invalid', error.message);
       }

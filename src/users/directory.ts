@@ -75,20 +75,9 @@ export async function listUsers(pool: pg.Pool): Promise<(User & { createdAt: Dat
   return rows.map((row) => ({ userId: row.user_id, username: row.username, createdAt: row.created_at }));
 }
 
-/** Removes the user and their remembered consents (their tokens are revoked first, by the caller). */
+/** Removes the user (the caller first revokes their tokens, sessions and consents, as events). */
 export async function deleteUser(pool: pg.Pool, userId: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('DELETE FROM consents WHERE subject = $1', [userId]);
-    await client.query('DELETE FROM users WHERE user_id = $1', [userId]);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  await pool.query('DELETE FROM users WHERE user_id = $1', [userId]);
 }
 
 export async function findUser(pool: pg.Pool, userId: string): Promise<User | undefined> {

@@ -153,7 +153,7 @@ describe('audit API', function () {
     const forbidden = await fetch(`${server.url}/oauth/subjects/gina/revoke`, { method: 'POST', headers: { authorization: `Bearer ${auditor}` } });
     expect(forbidden.status).to.equal(403);
     const revoked = await fetch(`${server.url}/oauth/subjects/gina/revoke`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
-    expect(await revoked.json()).to.deep.equal({ subject: 'gina', revoked: 3 });
+    expect(await revoked.json()).to.deep.equal({ subject: 'gina', revoked: 3, sessions_ended: 0, consents_forgotten: 0 });
     for (const t of grace) expect(await server.auth.policy.authenticate(t.authorization).then(() => 'accepted', () => 'refused')).to.equal('refused');
     const after = await call('/audit/subjects/gina/tokens');
     expect(after.body.families.map((f: { status: string }) => f.status)).to.deep.equal(['revoked', 'revoked', 'revoked']);

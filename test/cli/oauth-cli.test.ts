@@ -274,5 +274,64 @@ describe('warrant install, keys and client commands', function () {
       expectOneLineError(result, 'non-zero', /no such client/);
       expect(result.stdout).to.equal('');
     });
+
+    it('create refuses a javascript: or fragment redirect URI, a private-use scheme for a confidential client and a control character in --name, with one-line errors, and registers nothing', async () => {
+      const cases: [string[], RegExp][] = [
+        [['--name', 'App', '--redirect-uri', 'javascript:alert(1)', '--public'], /redirect_uris\[0\] <javascript:alert\(1\)> uses the scheme javascript:, which is not allowed/],
+        [['--name', 'App', '--redirect-uri', 'https://app.example/cb', 'https://app.example/cb#x'], /redirect_uris\[1\].*fragment/],
+        [['--name', 'App', '--redirect-uri', 'http://app.example/cb'], /redirect_uris\[0\].*loopback/],
+        [['--name', 'App', '--redirect-uri', 'com.example.app:/cb'], /redirect_uris\[0\].*public/],
+        [['--name', 'Evil\u001b[2J\u001b]0;owned\u0007', '--redirect-uri', 'https://app.example/cb'], /client_name.*control/],
+        [['--name', 'Pay\u202egnp.exe', '--redirect-uri', 'https://app.example/cb'], /client_name/],
+      ];
+      for (const [args, message] of cases) {
+        const result = await warrant('client', 'create', '--grant', 'authorization_code', ...args);
+        expectOneLineError(result, 1, message);
+        expect(result.stderr).not.to.match(/[\u001b\u0007\u202e]/);
+        expect(result.stdout).to.equal('');
+      }
+      const list = await warrant('client', 'list', '--json');
+      expect(list.code, list.stderr).to.equal(0);
+      expect(JSON.parse(list.stdout)).to.deep.equal([]);
+      // A native app's private-use scheme is fine for a public client (RFC 8252 §7.1).
+      credentialsOf(await warrant('client', 'create', '--name', 'Notes', '--grant', 'authorization_code', '--redirect-uri', 'com.example.notes:/oauth2redirect', '--public', '--json'));
+    });
+
+    it('list and show escape control characters in stored names and redirect URIs (no raw ESC, BEL, C1 or bidi override reaches the terminal)', async () => {
+      const created = credentialsOf(await warrant('client', 'create', '--name', 'Plain', '--grant', 'authorization_code', '--redirect-uri', 'https://app.example/cb', '--public', '--json'));
+      // As if stored before names and redirect URIs were checked: the read model is what the CLI prints.
+      const hostile = 'Evil\u001b[2J\u001b]0;owned\u0007\u009b31m\u202eexe.txt';
+      await db.pool.query('UPDATE clients SET name = $1, redirect_uris = $2 WHERE client_id = $3', [hostile, ['https://app.example/\u001b[5mcb'], created.client_id]);
+      const list = await warrant('client', 'list');
+      const show = await warrant('client', 'show', created.client_id);
+      for (const result of [list, show]) {
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stdout).not.to.match(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+        expect(result.stdout).to.contain('Evil\\x1b[2J\\x1b]0;owned');
+      }
+      expect(show.stdout).to.match(/^Name:\s+Evil\\x1b\[2J\\x1b\]0;owned\\x07\\x9b31m\\u202eexe\.txt$/m);
+      expect(show.stdout).to.match(/^Redirect URIs: https:\/\/app\.example\/\\x1b\[5mcb$/m);
+      // --json is for programs: JSON escapes what JSON must, and the value is the stored one.
+      const json = await warrant('client', 'show', created.client_id, '--json');
+      expect(json.stdout).not.to.match(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+      expect((JSON.parse(json.stdout) as { client_name: string }).client_name).to.equal(hostile);
+    });
+
+    it('user list and token list escape control characters in stored usernames and token names', async () => {
+      expect((await warrant('user', 'create', '--username', 'kim', '--password', 'a long enough password')).code).to.equal(0);
+      const made = await warrant('token', 'create', '--user', 'kim', '--name', 'ci', '--json');
+      expect(made.code, made.stderr).to.equal(0);
+      const { id } = JSON.parse(made.stdout) as { id: string };
+      await db.pool.query("UPDATE users SET username = $1 WHERE username = 'kim'", ['kim\u001b[8m\u202e']);
+      await db.pool.query('UPDATE token_families SET name = $1 WHERE family_id = $2', ['ci\u001b]52;c;cGF5bG9hZA==\u0007', id]);
+      const users = await warrant('user', 'list');
+      const tokens = await warrant('token', 'list');
+      for (const result of [users, tokens]) {
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.stdout).not.to.match(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+        expect(result.stdout).to.contain('kim\\x1b[8m\\u202e');
+      }
+      expect(tokens.stdout).to.contain('ci\\x1b]52;c;cGF5bG9hZA==\\x07');
+    });
   });
 });

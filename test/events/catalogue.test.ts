@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import { EventSchemaError, warrantEvents } from '../../src/events/catalogue.js';
-import { schemas, type EventDataMap, type EventType } from '../../src/events/types.js';
+import { schemas, versions, type EventDataMap, type EventType } from '../../src/events/types.js';
 
 const uuid = '6f1c1d0e-3b1a-4c53-9a53-0d4a4f1f0c11';
 const hash = 'x'.repeat(43);
@@ -11,8 +11,8 @@ const at = '2026-11-28T10:00:00.000Z';
 
 const samples: { [K in EventType]: EventDataMap[K] } = {
   DeviceAuthorizationRequested: { deviceId: uuid, clientId: uuid, deviceCodeHash: hash, userCodeHash: hash, scopes: ['read'], expiresAt: at, interval: 5 },
-  DeviceAuthorizationApproved: { deviceId: uuid, subject: 'alice' },
-  DeviceAuthorizationDenied: { deviceId: uuid, subject: 'alice' },
+  DeviceAuthorizationApproved: { deviceId: uuid, subject: 'alice', sessionId: uuid },
+  DeviceAuthorizationDenied: { deviceId: uuid, subject: 'alice', sessionId: null },
   DeviceCodeRedeemed: { deviceId: uuid, clientId: uuid, familyId: uuid },
   ClientRegistered: {
     clientId: uuid, name: 'App', confidential: true, secretHash: hash, grantTypes: ['client_credentials'], scopes: ['read'],
@@ -23,7 +23,7 @@ const samples: { [K in EventType]: EventDataMap[K] } = {
   ClientRevoked: { clientId: uuid },
   AuthorizationCodeIssued: {
     grantId: uuid, clientId: uuid, subject: 'alice', codeHash: hash, redirectUri: 'https://app.example/cb', scopes: ['read'],
-    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', resource: null, expiresAt: at,
+    codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', resource: null, expiresAt: at, sessionId: uuid,
   },
   AuthorizationCodeRedeemed: { grantId: uuid, clientId: uuid, familyId: uuid },
   TokenIssued: {
@@ -35,13 +35,17 @@ const samples: { [K in EventType]: EventDataMap[K] } = {
     previousRefreshTokenHash: hash, refreshTokenHash: hash, refreshTokenExpiresAt: at,
   },
   TokenRevoked: { familyId: uuid, clientId: uuid, reason: 'refresh_token_reuse' },
+  SessionStarted: { sessionId: uuid, subject: 'alice', secretHash: hash, expiresAt: at },
+  SessionEnded: { sessionId: uuid, subject: 'alice', reason: 'logout' },
+  ConsentGranted: { subject: 'alice', clientId: uuid, scopes: ['read'], audience: ['https://api.example/'], sessionId: null },
+  ConsentRevoked: { subject: 'alice', clientId: uuid, reason: 'subject_revoked' },
 };
 
 describe('event catalogue', () => {
   for (const type of Object.keys(samples) as EventType[]) {
     it(`${type}: a typed sample passes, every declared field is required, and unknown fields are refused`, () => {
       expect(() => warrantEvents.validate(type, samples[type])).not.to.throw();
-      expect(warrantEvents.version(type)).to.equal(1);
+      expect(warrantEvents.version(type)).to.equal(versions[type]);
       const required = (schemas[type] as { required?: string[] }).required ?? [];
       expect([...required].sort()).to.deep.equal(Object.keys(samples[type]).sort());
       for (const field of required) {
@@ -64,6 +68,14 @@ describe('event catalogue', () => {
     })();
     expect(error).to.be.instanceOf(EventSchemaError);
     expect(error).to.include({ eventType: 'ClientSecretRotated', field: '/secretHash' });
+  });
+
+  it('upcasts version-1 grants and device decisions (before sign-in sessions were recorded) to sessionId null', () => {
+    const v1 = { grantId: uuid, clientId: uuid, subject: 'alice', codeHash: hash, redirectUri: 'https://app.example/cb', scopes: ['read'], codeChallenge: null, codeChallengeMethod: null, resource: null, expiresAt: at };
+    const upcast = warrantEvents.upcast('AuthorizationCodeIssued', 1, v1);
+    expect(upcast).to.deep.equal({ version: 2, data: { ...v1, sessionId: null } });
+    expect(() => warrantEvents.validate('AuthorizationCodeIssued', upcast.data)).not.to.throw();
+    expect(warrantEvents.upcast('DeviceAuthorizationApproved', 1, { deviceId: uuid, subject: 'alice' }).data).to.deep.equal({ deviceId: uuid, subject: 'alice', sessionId: null });
   });
 
   it('refuses an update that changes nothing', () => {

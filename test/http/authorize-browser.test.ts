@@ -71,4 +71,40 @@ describe('authorization code + PKCE in a real browser', function () {
     expect(issued).to.have.length(1);
     expect(issued[0]!.data).to.include({ grantType: 'authorization_code', subject: user.userId });
   });
+
+  it('a native app: after Approve, Chromium follows the 302 to its private-use scheme with the code (the consent page\'s CSP form-action allows that scheme, RFC 8252 §7.1)', async () => {
+    await createUser(server.auth.pool, 'noor', 'a long enough password');
+    const native = 'com.example.notes:/oauth2redirect';
+    const registered = await server.client({ name: 'Notes for Android', confidential: false, grantTypes: ['authorization_code'], scopes: ['notes:read'], redirectUris: [native] });
+    const client: oauth.Client = { client_id: registered.id, token_endpoint_auth_method: 'none' };
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const url = new URL(server.as.authorization_endpoint!);
+    url.search = new URLSearchParams({ response_type: 'code', client_id: client.client_id, redirect_uri: native, scope: 'notes:read', state, code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' }).toString();
+
+    const page = await chrome.browser.newPage();
+    // Chromium cannot open the app itself, but it does issue the navigation: unless CSP blocks it.
+    const toApp: string[] = [];
+    const blocked: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${native}?`)) toApp.push(request.url());
+    });
+    page.on('console', (message) => {
+      if (/Content Security Policy/.test(message.text())) blocked.push(message.text());
+    });
+    await page.goto(url.toString());
+    await page.getByLabel('Username').fill('noor');
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByLabel('Password').press('Enter');
+    await page.getByRole('heading', { name: 'Authorize Notes for Android' }).waitFor();
+    await page.getByRole('button', { name: 'Approve' }).click();
+    for (let waited = 0; toApp.length === 0 && blocked.length === 0 && waited < 10_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    await page.close();
+    expect(blocked).to.deep.equal([]);
+    expect(toApp).to.have.length.at.least(1);
+
+    const params = oauth.validateAuthResponse(server.as, client, new URL(toApp[0]!), state);
+    const tokens = await oauth.processAuthorizationCodeResponse(server.as, client, await oauth.authorizationCodeGrantRequest(server.as, client, oauth.None(), params, native, verifier, insecure));
+    expect(tokens.scope).to.equal('notes:read');
+  });
 });

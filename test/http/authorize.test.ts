@@ -4,29 +4,9 @@
 import { expect } from 'chai';
 import * as oauth from 'oauth4webapi';
 import { createUser } from '../../src/users/directory.js';
+import { Browser, field } from '../support/browser-session.js';
 import { insecure, startTestServer, type TestServer } from '../support/server.js';
 
-/** A tiny cookie jar over fetch, with redirects left to the test. */
-class Browser {
-  readonly cookies = new Map<string, string>();
-  constructor(private readonly base: string) {}
-  async go(path: string, init: RequestInit = {}): Promise<{ status: number; location: string | null; html: string; headers: Headers }> {
-    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const response = await fetch(path.startsWith('http') ? path : `${this.base}${path}`, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), ...(cookie ? { cookie } : {}) } });
-    for (const set of response.headers.getSetCookie()) {
-      const [pair] = set.split(';');
-      const [name, ...value] = pair!.split('=');
-      if (/Max-Age=0/i.test(set)) this.cookies.delete(name!);
-      else this.cookies.set(name!, value.join('='));
-    }
-    return { status: response.status, location: response.headers.get('location'), html: await response.text(), headers: response.headers };
-  }
-  post(path: string, form: Record<string, string>) {
-    return this.go(path, { method: 'POST', body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-  }
-}
-
-const field = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&amp;/g, '&');
 
 describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
   this.timeout(60_000);
@@ -314,5 +294,75 @@ describe('GET|POST /oauth/authorize (authorization code + PKCE)', function () {
       await host.stop();
     }
   });
-});
 
+  /** The sources of one CSP directive. */
+  const cspSources = (headers: Headers, directive: string) =>
+    (headers.get('content-security-policy') ?? '').split(';').map((d) => d.trim().split(/\s+/)).find(([name]) => name === directive)?.slice(1);
+
+  it('every page sends X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer; device pages post only to this server', async () => {
+    const fresh = await server.client({ name: 'Headers app', grantTypes: ['authorization_code'], scopes: ['notes:read'], redirectUris: [redirectUri] });
+    const browser = new Browser(server.url);
+    const pages = [await browser.go(authorizeUrl({ response_type: 'code', client_id: '00000000-0000-4000-8000-000000000000', redirect_uri: redirectUri }))]; // an error page
+    const first = await browser.go(authorizeUrl({ response_type: 'code', client_id: fresh.id, redirect_uri: redirectUri, scope: 'notes:read' }));
+    pages.push(await browser.go(first.location!)); // the login page
+    const back = await signIn(browser, first.location!);
+    pages.push(await browser.go(back), await browser.go('/oauth/login')); // consent, "signed in as"
+    const device = await browser.go('/oauth/device');
+    const unknownCode = await browser.post('/oauth/device', { csrf: field(device.html, 'csrf')!, user_code: 'BCDF-GHJK' });
+    expect(unknownCode.status).to.equal(400);
+    pages.push(device, unknownCode);
+    for (const page of pages) {
+      expect(page.headers.get('content-type')).to.equal('text/html; charset=utf-8');
+      expect(page.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(page.headers.get('referrer-policy')).to.equal('no-referrer');
+    }
+    // The device flow never redirects a browser elsewhere: its forms stay on this server.
+    expect(cspSources(device.headers, 'form-action')).to.deep.equal(["'self'"]);
+    expect(cspSources(unknownCode.headers, 'form-action')).to.deep.equal(["'self'"]);
+  });
+
+  it("the consent page's CSP form-action allows this server and the one redirect URI's origin (or a native app's private-use scheme), not every http: and https: origin", async () => {
+    const native = 'com.example.notes:/oauth2redirect';
+    const loopback = 'http://127.0.0.1:53682/callback';
+    const loopbackV6 = 'http://[::1]:8080/callback';
+    const app = await server.client({ name: 'Notes native', confidential: false, grantTypes: ['authorization_code'], scopes: ['notes:read'], redirectUris: [native, loopback, loopbackV6, 'https://app.example:8443/cb'] });
+    const browser = new Browser(server.url);
+    const request = (uri: string, challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM') =>
+      authorizeUrl({ response_type: 'code', client_id: app.id, redirect_uri: uri, scope: 'notes:read', state: 'n1', code_challenge: challenge, code_challenge_method: 'S256' });
+    await signIn(browser, (await browser.go(request(native))).location!);
+    const expected: [string, string][] = [
+      [native, 'com.example.notes:'],
+      [loopback, 'http://127.0.0.1:53682'],
+      [loopbackV6, 'http://*:8080'], // a CSP host source cannot name an IPv6 literal (CSP3 §2.3.1)
+      ['https://app.example:8443/cb', 'https://app.example:8443'],
+    ];
+    for (const [uri, source] of expected) {
+      const consent = await browser.go(request(uri));
+      expect(consent.status, uri).to.equal(200);
+      expect(cspSources(consent.headers, 'form-action'), uri).to.deep.equal(["'self'", source]);
+    }
+    const webApp = await server.client({ name: 'Web app 2', grantTypes: ['authorization_code'], scopes: ['notes:read'], redirectUris: [redirectUri] });
+    const webConsent = await browser.go(authorizeUrl({ response_type: 'code', client_id: webApp.id, redirect_uri: redirectUri, scope: 'notes:read' }));
+    expect(webConsent.status).to.equal(200);
+    expect(cspSources(webConsent.headers, 'form-action')).to.deep.equal(["'self'", 'https://app.example']);
+
+    // Approving sends the browser to the private-use scheme, which that form-action allows.
+    const consent = await browser.go(request(native));
+    const approved = await browser.post('/oauth/authorize', { ...Object.fromEntries(['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'csrf'].map((k) => [k, field(consent.html, k) ?? ''])), decision: 'approve' });
+    expect(approved.status).to.equal(302);
+    expect(approved.location).to.match(/^com\.example\.notes:\/oauth2redirect\?code=[A-Za-z0-9_-]{43}&/);
+  });
+
+  it('the sign-in page allows exactly the resumed request\'s registered redirect in form-action; any other page only this server', async () => {
+    const native = 'com.example.tasks:/cb';
+    const app = await server.client({ name: 'Tasks native', confidential: false, grantTypes: ['authorization_code'], scopes: ['notes:read'], redirectUris: [native] });
+    const browser = new Browser(server.url);
+    const first = await browser.go(authorizeUrl({ response_type: 'code', client_id: app.id, redirect_uri: native, scope: 'notes:read', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }));
+    const login = await browser.go(first.location!);
+    expect(cspSources(login.headers, 'form-action')).to.deep.equal(["'self'", 'com.example.tasks:']);
+    // A return_to naming an unregistered redirect gets nothing extra.
+    const forged = await browser.go(`/oauth/login?return_to=${encodeURIComponent(`/oauth/authorize?client_id=${app.id}&redirect_uri=evil.example:/x`)}`);
+    expect(cspSources(forged.headers, 'form-action')).to.deep.equal(["'self'"]);
+    expect(cspSources((await browser.go('/oauth/login')).headers, 'form-action')).to.deep.equal(["'self'"]);
+  });
+});

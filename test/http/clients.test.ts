@@ -105,7 +105,7 @@ describe('/oauth/clients admin API', function () {
   it('refuses bad metadata with a message naming the field, and unknown ids with 404', async () => {
     const bad = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['magic'] });
     expect(bad.status).to.equal(400);
-    expect(bad.body.error).to.equal('invalid_request');
+    expect(bad.body.error).to.equal('invalid_client_metadata'); // RFC 7591 §3.2.2
     expect(bad.body.error_description).to.contain('grant_types');
     const uri = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['authorization_code'], redirect_uris: ['not a uri'] });
     expect(uri.body.error_description).to.contain('redirect_uris');
@@ -133,5 +133,94 @@ describe('/oauth/clients admin API', function () {
     expect(forbidden.status).to.equal(403);
     expect(forbidden.body.error).to.equal('insufficient_scope');
     expect(forbidden.headers.get('www-authenticate')).to.contain('error="insufficient_scope"').and.to.contain('scope="warrant:admin"');
+  });
+
+  it('refuses redirect URIs that are not https, loopback http or a public client\'s private-use scheme with invalid_redirect_uri, on create and update', async () => {
+    const pub = { token_endpoint_auth_method: 'none' };
+    const refused: [string, Record<string, unknown>][] = [
+      ['javascript:alert(document.cookie)', pub],
+      ['JavaScript:alert(1)//https://app.example/cb', pub],
+      ['data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==', pub],
+      ['vbscript:msgbox(1)', pub],
+      ['file:///etc/passwd', pub],
+      ['blob:https://app.example/0b1c2d3e', pub],
+      ['https://app.example/cb#', {}], // RFC 6749 §3.1.2: no fragment, not even an empty one
+      ['https://app.example/cb#access_token=x', {}],
+      ['http://app.example/cb', {}], // plain http only on the loopback interface (RFC 8252 §7.3)
+      ['http://localhost.evil.example/cb', {}],
+      ['https://user@app.example/cb', {}],
+      ['https://user:pass@app.example/cb', {}],
+      ['https://app.example\\@evil.example/cb', {}],
+      ['https://app.example/c b', {}],
+      ['https://app.example/cb\t', {}],
+      ['https://app.example/\u001b[31mcb', {}],
+      ['https://app.example/\u0085cb', {}],
+      ['https://app.example/\u202ebc', {}],
+      ['https:app.example/cb', {}],
+      ['/callback', {}],
+      ['com.example.app:/callback', {}], // a private-use scheme, for a confidential client (RFC 8252 §7.1 is for native apps)
+      ['myapp:/callback', pub], // not a reverse domain name (RFC 8252 §7.1)
+    ];
+    for (const [uri, extra] of refused) {
+      const created = await call('POST', '/oauth/clients', { client_name: 'X', grant_types: ['authorization_code'], redirect_uris: ['https://app.example/ok', uri], ...extra });
+      expect(created.status, uri).to.equal(400);
+      expect(created.body.error, uri).to.equal('invalid_redirect_uri');
+      expect(created.body.error_description, uri).to.contain('redirect_uris[1]').and.not.match(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+    }
+
+    const web = await call('POST', '/oauth/clients', { client_name: 'Web', grant_types: ['authorization_code'], redirect_uris: ['https://app.example/cb'] });
+    expect(web.status).to.equal(201);
+    const patched = await call('PATCH', `/oauth/clients/${web.body.client_id}`, { redirect_uris: ['javascript:alert(1)'] });
+    expect(patched.status).to.equal(400);
+    expect(patched.body.error).to.equal('invalid_redirect_uri');
+    const native = await call('PATCH', `/oauth/clients/${web.body.client_id}`, { redirect_uris: ['com.example.app:/callback'] });
+    expect(native.body.error).to.equal('invalid_redirect_uri'); // still a confidential client
+    expect((await call('GET', `/oauth/clients/${web.body.client_id}`)).body.redirect_uris).to.deep.equal(['https://app.example/cb']);
+
+    const accepted: [string[], Record<string, unknown>][] = [
+      [['https://app.example/cb?tenant=a', 'https://app.example:8443/cb', 'http://localhost:3000/callback', 'http://127.0.0.1:53682/cb', 'http://[::1]:8080/cb'], {}],
+      [['com.example.notes:/oauth2redirect', 'com.example.notes://callback', 'http://127.0.0.1/cb'], pub],
+    ];
+    for (const [uris, extra] of accepted) {
+      const created = await call('POST', '/oauth/clients', { client_name: 'Good', grant_types: ['authorization_code'], redirect_uris: uris, ...extra });
+      expect(created.status, JSON.stringify(created.body)).to.equal(201);
+      expect(created.body.redirect_uris).to.deep.equal(uris);
+    }
+  });
+
+  it('refuses client names with control characters or bidirectional overrides with invalid_client_metadata, on create and update', async () => {
+    const { body: existing } = await call('POST', '/oauth/clients', { client_name: 'Plain', grant_types: ['client_credentials'] });
+    for (const name of ['Evil\u001b[2J\u001b[1;1H', 'bell\u0007', 'two\nlines', 'del\u007f', 'c1 \u009b31m', 'Pay\u202egnp.exe', 'iso\u2066late\u2069', 'mark\u200f']) {
+      const created = await call('POST', '/oauth/clients', { client_name: name, grant_types: ['client_credentials'] });
+      expect(created.status, JSON.stringify(name)).to.equal(400);
+      expect(created.body.error, JSON.stringify(name)).to.equal('invalid_client_metadata');
+      expect(created.body.error_description).to.contain('client_name');
+      const patched = await call('PATCH', `/oauth/clients/${existing.client_id}`, { client_name: name });
+      expect(patched.status, JSON.stringify(name)).to.equal(400);
+      expect(patched.body.error, JSON.stringify(name)).to.equal('invalid_client_metadata');
+    }
+    expect((await call('GET', `/oauth/clients/${existing.client_id}`)).body.client_name).to.equal('Plain');
+    // Other scripts and emoji are names, not controls.
+    const unicode = await call('POST', '/oauth/clients', { client_name: 'Zürich 東京 مرحبا 💥', grant_types: ['client_credentials'] });
+    expect(unicode.status).to.equal(201);
+  });
+
+  it('other bad metadata is invalid_client_metadata (RFC 7591 §3.2.2); a body that is not an object stays invalid_request', async () => {
+    for (const body of [
+      { client_name: 'n'.repeat(201), grant_types: ['client_credentials'] },
+      { client_name: '', grant_types: ['client_credentials'] },
+      { grant_types: ['client_credentials'] },
+      { client_name: 'X', grant_types: ['client_credentials'], scope: 'bad"scope' },
+      { client_name: 'X', grant_types: ['client_credentials'], client_secret: 'mine' },
+      { client_name: 'X', grant_types: ['client_credentials'], access_token_ttl: 0 },
+      { client_name: 'X', grant_types: ['client_credentials'], resources: ['https://x.example/#frag'] },
+    ]) {
+      const answer = await call('POST', '/oauth/clients', body);
+      expect(answer.status, JSON.stringify(body)).to.equal(400);
+      expect(answer.body.error, JSON.stringify(body)).to.equal('invalid_client_metadata');
+    }
+    const notObject = await call('POST', '/oauth/clients', ['client_name']);
+    expect(notObject.status).to.equal(400);
+    expect(notObject.body.error).to.equal('invalid_request');
   });
 });

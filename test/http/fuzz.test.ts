@@ -113,6 +113,8 @@ const STATUS_OF: Record<string, readonly number[]> = {
   unsupported_grant_type: [400],
   invalid_scope: [400],
   invalid_target: [400],
+  invalid_redirect_uri: [400], // RFC 7591 §3.2.2
+  invalid_client_metadata: [400],
   unsupported_token_type: [400],
   authorization_pending: [400],
   slow_down: [400],
@@ -229,6 +231,10 @@ interface Fixtures {
   deviceCode: string;
   userCode: string;
   kimId: string;
+  /** A user whose subject the fuzz revokes (revoking kim's would end the session the other cases use). */
+  leeId: string;
+  /** A fresh session cookie for kim. */
+  signIn(): Promise<string>;
   session: string;
   sessionCsrf: string;
   pre: string;
@@ -578,7 +584,7 @@ function arbitraries(f: Fixtures) {
   );
   // Never the fixtures' own clients or the admin's subject: a revocation there would end the run early.
   const mutableClient = segment([f.spare.id]);
-  const subjects = segment([f.kimId, 'kim', f.conf.id]);
+  const subjects = segment([f.leeId, 'kim', f.conf.id]);
   const json: fc.Arbitrary<Probe> = fc.oneof(
     fc.record({ body: jsonText(editedObject(validClient, CLIENT_FIELDS)), type: contentType('application/json', JSON_TYPES), authorization: adminAuth }).map(({ body, type, authorization }) => ({ method: 'POST', path: '/oauth/clients', headers: headersOf({ 'content-type': type, authorization }), body })),
     fc.record({ id: mutableClient, body: jsonText(editedObject(validChanges, CLIENT_FIELDS)), type: contentType('application/json', JSON_TYPES), authorization: adminAuth }).map(({ id, body, type, authorization }) => ({ method: 'PATCH', path: `/oauth/clients/${id}`, headers: headersOf({ 'content-type': type, authorization }), body })),
@@ -735,13 +741,17 @@ describe('bad input, property-based: no 5xx, every answer well formed (fast-chec
 
     // A signed-in user, her CSRF tokens, and a pre-session cookie with its own.
     const kim = await createUser(server.auth.pool, 'kim', KIM_PASSWORD);
+    const lee = await createUser(server.auth.pool, 'lee', KIM_PASSWORD);
     const cookiesOf = (response: Response) => response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
     const loginPage = await fetch(`${server.url}/oauth/login`);
     const pre = cookiesOf(loginPage);
     const preCsrf = /name="csrf" value="([^"]+)"/.exec(await loginPage.text())![1]!;
-    const signedIn = await fetch(`${server.url}/oauth/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: pre }, body: new URLSearchParams({ username: 'kim', password: KIM_PASSWORD, csrf: preCsrf, return_to: '/oauth/login' }) });
-    expect(signedIn.status).to.equal(302);
-    const session = cookiesOf(signedIn);
+    const signIn = async () => {
+      const signedIn = await fetch(`${server.url}/oauth/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: pre }, body: new URLSearchParams({ username: 'kim', password: KIM_PASSWORD, csrf: preCsrf, return_to: '/oauth/login' }) });
+      expect(signedIn.status).to.equal(302);
+      return cookiesOf(signedIn);
+    };
+    const session = await signIn();
     const sessionCsrf = ((await (await fetch(`${server.url}/oauth/personal-access-tokens`, { headers: { cookie: session } })).json()) as { csrf_token: string }).csrf_token;
 
     // An authorization code (first-party client: no consent), redeemed
@@ -774,6 +784,8 @@ describe('bad input, property-based: no 5xx, every answer well formed (fast-chec
       deviceCode: device.body.device_code as string,
       userCode: device.body.user_code as string,
       kimId: kim.userId,
+      leeId: lee.userId,
+      signIn,
       session,
       sessionCsrf,
       pre,
@@ -815,7 +827,8 @@ describe('bad input, property-based: no 5xx, every answer well formed (fast-chec
   // codeChallengeMethod null) and fixed meanwhile in src/events/types.ts; kept as a regression case.
   it('GET /oauth/authorize for a signed-in user and a confidential first-party client without PKCE redirects with a code', async () => {
     const query = new URLSearchParams({ response_type: 'code', client_id: fixtures.conf.id, redirect_uri: REDIRECT });
-    const probe = { method: 'GET', path: `/oauth/authorize?${query}`, headers: { cookie: fixtures.session } };
+    // A session of its own: signing in again during the fuzz (it does) replaces the fixture's.
+    const probe = { method: 'GET', path: `/oauth/authorize?${query}`, headers: { cookie: await fixtures.signIn() } };
     const answer = await send(base, agent, probe);
     check(probe, answer);
     expect(new URL(answer.headers['location']!).searchParams.get('code'), describeExchange(probe, answer)).to.be.a('string');

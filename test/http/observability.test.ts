@@ -53,6 +53,42 @@ describe('metrics and readiness', function () {
     expect(text).not.to.contain(c.secret);
   });
 
+  it('/metrics is open when WARRANT_METRICS_TOKEN is unset', async () => {
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).to.equal(200);
+    expect(await response.text()).to.contain('warrant_eventstore_head_position');
+  });
+
+  it('with WARRANT_METRICS_TOKEN set, /metrics needs that bearer token: missing or wrong is 401 with a Bearer challenge and no metrics', async () => {
+    const token = 'metrics-token-0123456789abcdefghij';
+    const guarded = await startTestServer({ config: { metricsToken: token } });
+    try {
+      const attempts: Record<string, Record<string, string>> = {
+        missing: {},
+        wrong: { authorization: 'Bearer metrics-token-0123456789abcdefghiX' },
+        prefix: { authorization: `Bearer ${token.slice(0, -1)}` },
+        longer: { authorization: `Bearer ${token}x` },
+        basic: { authorization: basic('prometheus', token) },
+        'query instead of header': {},
+      };
+      for (const [name, headers] of Object.entries(attempts)) {
+        const url = name === 'query instead of header' ? `${guarded.url}/metrics?access_token=${token}` : `${guarded.url}/metrics`;
+        const response = await fetch(url, { headers });
+        expect(response.status, name).to.equal(401);
+        expect(response.headers.get('www-authenticate'), name).to.match(new RegExp(`^Bearer realm="${guarded.url}"`));
+        expect(response.headers.get('content-type'), name).to.contain('application/json');
+        const text = await response.text();
+        expect(text, name).not.to.contain('warrant_');
+        expect((JSON.parse(text) as { error: string }).error, name).to.be.oneOf(['invalid_request', 'invalid_token']);
+      }
+      const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).to.equal(200);
+      expect(await ok.text()).to.contain('warrant_eventstore_head_position');
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('/readyz is 200 when caught up, 503 with the lagging projections when the read models fall behind', async () => {
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).to.equal(200);

@@ -3,22 +3,10 @@
 
 import { expect } from 'chai';
 import { createUser } from '../../src/users/directory.js';
+import { signIn } from '../support/browser-session.js';
 import { run } from '../support/process.js';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
 
-async function signIn(server: TestServer, username: string, password: string): Promise<string> {
-  const login = await fetch(`${server.url}/oauth/login`);
-  const pre = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await login.text())![1]!;
-  const done = await fetch(`${server.url}/oauth/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: pre },
-    body: new URLSearchParams({ username, password, csrf, return_to: '/oauth/login' }),
-  });
-  expect(done.status).to.equal(302);
-  return done.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-}
 
 describe('personal access tokens and the password grant', function () {
   this.timeout(60_000);
@@ -32,7 +20,7 @@ describe('personal access tokens and the password grant', function () {
   });
 
   it('a signed-in user creates, lists and revokes named tokens; the tokens work, and revocation is immediate', async () => {
-    const cookie = await signIn(server, 'kim', 'kims password 123');
+    const cookie = await signIn(server.url, 'kim', 'kims password 123');
     const list = await fetch(`${server.url}/oauth/personal-access-tokens`, { headers: { cookie } });
     const { tokens, csrf_token: csrf } = (await list.json()) as { tokens: unknown[]; csrf_token: string };
     expect(tokens).to.deep.equal([]);
@@ -76,7 +64,7 @@ describe('personal access tokens and the password grant', function () {
   });
 
   it('the API takes Passport\'s {"scopes": [...]} or OAuth\'s {"scope": "a b"}, and refuses unknown fields and malformed scopes with 400', async () => {
-    const cookie = await signIn(server, 'kim', 'kims password 123');
+    const cookie = await signIn(server.url, 'kim', 'kims password 123');
     const { csrf_token: csrf } = (await (await fetch(`${server.url}/oauth/personal-access-tokens`, { headers: { cookie } })).json()) as { csrf_token: string };
     const create = (body: unknown) =>
       fetch(`${server.url}/oauth/personal-access-tokens`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(body) });

@@ -48,6 +48,23 @@ describe('POST /oauth/revoke and POST /oauth/introspect', function () {
       expect(await introspect(t.issued.refresh_token!, t)).to.include({ active: true, client_id: t.id, sub: 'carol', token_type: 'refresh_token' });
     });
 
+    it("another client learns only {\"active\": false} about a refresh token (a thief cannot test a stolen one), but may introspect access tokens", async () => {
+      const a = await tokens();
+      const b = await server.client();
+      // With every hint: the hint only orders the lookups and must not open another way in.
+      for (const hint of [undefined, 'refresh_token', 'access_token']) {
+        const res = await postForm(`${server.url}/oauth/introspect`, { token: a.issued.refresh_token!, ...(hint ? { token_type_hint: hint } : {}) }, { authorization: basic(b.id, b.secret) });
+        expect(res.status, `hint ${hint}`).to.equal(200);
+        expect(res.body, `hint ${hint}`).to.deep.equal({ active: false });
+      }
+      expect(await introspect(a.issued.refresh_token!, a)).to.include({ active: true, client_id: a.id, sub: 'carol', scope: 'read', token_type: 'refresh_token' });
+      // Resource servers introspect tokens issued to others: access tokens stay open to any confidential client.
+      expect(await introspect(a.issued.access_token, b)).to.include({ active: true, client_id: a.id, sub: 'carol', token_type: 'Bearer' });
+      // The refusal rotated nothing: A can still use its refresh token.
+      const refreshed = await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: a.issued.refresh_token! }, { authorization: basic(a.id, a.secret) });
+      expect(refreshed.status).to.equal(200);
+    });
+
     it('answers only {"active": false} for garbage, a forged JWT and an unknown refresh token', async () => {
       const t = await tokens();
       for (const token of ['garbage', 'a.b.c', `${t.issued.access_token.slice(0, -4)}AAAA`, 'x'.repeat(43)]) {

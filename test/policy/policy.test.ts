@@ -63,6 +63,22 @@ const get = async (url: string, authorization?: string) => {
   return { status: response.status, headers: response.headers, body: (await response.json()) as Body };
 };
 
+/** Makes a real server accept requests for some paths and never answer them, until the returned function is called. */
+function stall(server: http.Server, paths: (path: string) => boolean): () => void {
+  const handlers = server.listeners('request') as http.RequestListener[];
+  const held: http.ServerResponse[] = [];
+  server.removeAllListeners('request');
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (paths(req.url ?? '')) return void held.push(res);
+    for (const handler of handlers) handler.call(server, req, res);
+  });
+  return () => {
+    server.removeAllListeners('request');
+    for (const handler of handlers) server.on('request', handler);
+    for (const res of held) res.destroy();
+  };
+}
+
 describe('createPolicy (protected APIs)', function () {
   this.timeout(60_000);
   let server: TestServer;
@@ -284,6 +300,42 @@ describe('createPolicy (protected APIs)', function () {
     const { revokeFamily } = await import('../../src/oauth/tokens.js');
     await revokeFamily(server.auth.context, user.familyId, 'admin', { actor: 'admin:test' });
     expect((await get(`${api.url}/reports`, user.authorization)).status).to.equal(401);
+  });
+
+  it('an issuer that accepts connections and never answers (metadata or JWKS) gets 503 temporarily_unavailable with Retry-After within the discovery timeout, and tokens work once it answers', async () => {
+    const issuer = await startTestServer();
+    try {
+      const c = await issuer.client();
+      const token = (await postForm(`${issuer.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(c.id, c.secret) })).body.access_token as string;
+      for (const stalled of ['/.well-known/oauth-authorization-server', '/oauth/jwks']) {
+        const release = stall(issuer.server, (path) => path.startsWith(stalled));
+        const stuck = await protectedApi(issuer, { discoveryTimeoutMs: 300 });
+        try {
+          const started = Date.now();
+          // Our own deadline, far below undici's 300 s, so a hang fails this test instead of stalling it.
+          const response = await fetch(`${stuck.url}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(4_000) });
+          const elapsed = Date.now() - started;
+          expect(response.status, stalled).to.equal(503);
+          expect(response.headers.get('retry-after'), stalled).to.match(/^[1-9]\d*$/);
+          expect(response.headers.get('www-authenticate'), stalled).to.equal(null);
+          expect(await response.json(), stalled).to.deep.include({ error: 'temporarily_unavailable' });
+          expect(elapsed, stalled).to.be.lessThan(300 + 1_500);
+          // The issuer recovers: a later request discovers again (the failure is not kept) and the token is accepted.
+          release();
+          let status = 0;
+          for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+            status = (await fetch(`${stuck.url}/me`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(4_000) })).status;
+            if (status !== 503) break;
+          }
+          expect(status, stalled).to.equal(200);
+        } finally {
+          release();
+          await stuck.close();
+        }
+      }
+    } finally {
+      await issuer.stop();
+    }
   });
 
   it('answers 503 (not a crash) when the issuer cannot be reached for its keys', async () => {

@@ -6,6 +6,7 @@
 // equal a rebuild — no half-applied batch, nothing appended twice.
 
 import { expect } from 'chai';
+import { projections } from '../../projections/index.js';
 import { PostgresEventStore } from '../../src/eventstore/postgres.js';
 import { expectReadModelsEqualRebuild } from '../support/consistency.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -48,12 +49,12 @@ describe('several processes, and kill -9', function () {
     until('one runner per projection', 10_000, async () => {
       const leaders = await nodes.leaders(among);
       const names = Object.keys(leaders);
-      return names.length === 4 && names.every((name) => leaders[name]!.length === 1) ? leaders : undefined;
+      return names.length === projections.length && names.every((name) => leaders[name]!.length === 1) ? leaders : undefined;
     });
 
   it('three processes: each projection runs in exactly one; revocation at one node is immediate at the others', async () => {
     const leaders = await singleLeaders(live);
-    expect(Object.keys(leaders).sort()).to.deep.equal(['authorization_codes', 'clients', 'device_authorizations', 'tokens']);
+    expect(Object.keys(leaders).sort()).to.deep.equal(['authorization_codes', 'clients', 'consents', 'device_authorizations', 'sessions', 'tokens']);
 
     const [a, b, c] = live as [WarrantNode, WarrantNode, WarrantNode];
     const issued = await Nodes.token(a, client.authorization);

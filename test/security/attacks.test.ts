@@ -25,7 +25,7 @@ describe('attacks', function () {
   const codeFor = async (clientId: string, challenge: string | null) => {
     const client = (await findClient(server.auth.pool, clientId))!;
     return issueCode(server.auth.context, {
-      client, subject: 'victim', redirectUri: REDIRECT, scopes: ['read'], codeChallenge: challenge, codeChallengeMethod: challenge ? 'S256' : null, resource: null, actor: { actor: 'test' },
+      client, subject: 'victim', redirectUri: REDIRECT, scopes: ['read'], codeChallenge: challenge, codeChallengeMethod: challenge ? 'S256' : null, resource: null, sessionId: null, actor: { actor: 'test' },
     });
   };
   const redeem = (c: { id: string; secret: string }, form: Record<string, string>) =>

@@ -44,7 +44,7 @@ describe('races', function () {
     const c = await server.client({ grantTypes: ['authorization_code', 'refresh_token'], scopes: ['read'], redirectUris: [redirectUri] });
     const client = (await findClient(server.auth.pool, c.id))!;
     const verifier = 'v'.repeat(43);
-    const code = await issueCode(server.auth.context, { client, subject: 'racer', redirectUri, scopes: ['read'], codeChallenge: s256(verifier), codeChallengeMethod: 'S256', resource: null, actor: { actor: 'racer' } });
+    const code = await issueCode(server.auth.context, { client, subject: 'racer', redirectUri, scopes: ['read'], codeChallenge: s256(verifier), codeChallengeMethod: 'S256', resource: null, sessionId: null, actor: { actor: 'racer' } });
     const responses = await Promise.all(Array.from({ length: N }, () =>
       postForm(`${server.url}/oauth/token`, { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier }, { authorization: basic(c.id, c.secret) })));
     expect(statuses(responses), JSON.stringify(statuses(responses))).to.deep.equal({ 200: 1, 400: N - 1 });

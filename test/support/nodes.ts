@@ -29,17 +29,19 @@ export class Nodes {
     readonly databaseUrl: string,
     readonly storage: string,
     readonly issuer: string,
+    readonly settings: Record<string, string>,
   ) {}
 
-  static async create(databaseUrl: string): Promise<Nodes> {
+  /** `settings`: more environment for every node and command (e.g. WARRANT_RATE_LIMIT_FAILURES). */
+  static async create(databaseUrl: string, settings: Record<string, string> = {}): Promise<Nodes> {
     const storage = await mkdtemp(path.join(tmpdir(), 'warrant-nodes-'));
     await ensureKey(storage, { alg: 'ES256' });
     await ensurePepper(storage);
-    return new Nodes(databaseUrl, storage, `http://127.0.0.1:${await freePort()}`);
+    return new Nodes(databaseUrl, storage, `http://127.0.0.1:${await freePort()}`, settings);
   }
 
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return { DATABASE_URL: this.databaseUrl, WARRANT_STORAGE: this.storage, ISSUER: this.issuer, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...extra };
+    return { DATABASE_URL: this.databaseUrl, WARRANT_STORAGE: this.storage, ISSUER: this.issuer, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...this.settings, ...extra };
   }
 
   /** Starts a node (on `port` if given, e.g. to restart a killed one) and waits until it answers. */
