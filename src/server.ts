@@ -13,9 +13,8 @@ import { insecureDefaults, loadConfig, redactedConfig, type Config } from './con
 import { redactPassword, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
-import { EsdbEventStore } from './eventstore/esdb.js';
+import { createEventStore } from './eventstore/factory.js';
 import type { EventStore } from './eventstore/port.js';
-import { PostgresEventStore } from './eventstore/postgres.js';
 import { observability } from './http/observability.js';
 import { protocol } from './http/protocol.js';
 import { InstrumentedEventStore } from './eventstore/instrumented.js';
@@ -122,7 +121,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
 
   const metrics = new Metrics();
   const store: EventStore = new InstrumentedEventStore(
-    config.eventStoreUrl ? new EsdbEventStore({ connectionString: config.eventStoreUrl }) : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize }),
+    createEventStore(config, pool),
     metrics,
   );
   const runners = options.runProjections === false

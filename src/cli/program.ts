@@ -8,9 +8,8 @@ import { loadConfig, redactedConfig, type Config } from '../config.js';
 import { attachOrStartEmbedded } from '../db/embedded.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
-import { EsdbEventStore } from '../eventstore/esdb.js';
+import { createEventStore } from '../eventstore/factory.js';
 import type { EventStore } from '../eventstore/port.js';
-import { PostgresEventStore } from '../eventstore/postgres.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createAuthServer, serve, type AuthServer } from '../server.js';
 import { ensureKey, readStoredKeys } from '../keys/keystore.js';
@@ -41,7 +40,7 @@ async function withDatabase<T>(config: Config, logger: Logger, fn: (pool: pg.Poo
     } catch (error) {
       throw new Error(`cannot reach PostgreSQL: ${(error as Error).message}`);
     }
-    const store = config.eventStoreUrl ? new EsdbEventStore({ connectionString: config.eventStoreUrl }) : new PostgresEventStore({ pool });
+    const store = createEventStore(config, pool);
     try {
       return await fn(pool, store);
     } finally {

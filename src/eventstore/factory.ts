@@ -1,0 +1,14 @@
+// The one place that chooses the event store (DESIGN §3): EventStoreDB when EVENTSTORE_URL is set,
+// else PostgreSQL in the database the read models use. The server and the CLI both call it.
+
+import type pg from 'pg';
+import type { Config } from '../config.js';
+import { EsdbEventStore } from './esdb.js';
+import type { EventStore } from './port.js';
+import { PostgresEventStore } from './postgres.js';
+
+export function createEventStore(config: Pick<Config, 'eventStoreUrl' | 'appendBatchSize'>, pool: pg.Pool): EventStore {
+  return config.eventStoreUrl
+    ? new EsdbEventStore({ connectionString: config.eventStoreUrl })
+    : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize });
+}
