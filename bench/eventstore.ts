@@ -14,7 +14,7 @@ import { ProjectionRunner } from '../projections/runner.js';
 import { ProjectionWaiter } from '../projections/waiter.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
-import { PostgresEventStore } from '../src/eventstore/postgres.js';
+import { PostgresEventStore } from '../src/eventstore/postgres/index.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);

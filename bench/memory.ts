@@ -6,8 +6,7 @@
 //
 //   npm run bench:memory [-- --tokens 1000000]
 
-import { findClient } from '../src/oauth/clients-read.js';
-import { issueTokens } from '../src/oauth/tokens.js';
+import { issueTokens } from '../src/oauth/issue.js';
 import { startTestServer } from '../test/support/server.js';
 
 const args = new Map<string, string>();
@@ -28,7 +27,7 @@ function sample(issued: number, started: number) {
 const server = await startTestServer({ config: { logLevel: 'silent' } });
 try {
   const { id } = await server.client({ grantTypes: ['client_credentials'], scopes: ['read'] });
-  const client = (await findClient(server.auth.pool, id))!;
+  const client = (await server.auth.context.read.clients.find(id))!;
   const checkpoints = new Set([10_000, 100_000, 250_000, 500_000, 750_000, total]);
   const samples: ReturnType<typeof sample>[] = [];
   const started = performance.now();

@@ -21,8 +21,7 @@ import Provider from 'oidc-provider';
 import type { Histogram } from 'prom-client';
 import { rebuildProjection } from '../projections/rebuild.js';
 import { tokensProjection } from '../projections/index.js';
-import { findClient } from '../src/oauth/clients-read.js';
-import { issueTokens } from '../src/oauth/tokens.js';
+import { issueTokens } from '../src/oauth/issue.js';
 import { createPolicy } from '../src/policy/policy.js';
 import { basic, postForm, startTestServer } from '../test/support/server.js';
 
@@ -125,7 +124,7 @@ try {
   rows.push(await external('Warrant policy-protected route', `${protectedApi.url}/`, { headers: { authorization: `Bearer ${token}` } }));
 
   // Fresh tokens for refresh and revocation (one per request).
-  const record = (await findClient(warrant.auth.pool, c.id))!;
+  const record = (await warrant.auth.context.read.clients.find(c.id))!;
   const pool = async (n: number) => {
     const out: { refresh: string; access: string }[] = [];
     for (let i = 0; i < n; i += 64) {

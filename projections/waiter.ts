@@ -5,6 +5,7 @@
 // so delivered only after it committed) and, as a fallback, by polling projection_checkpoints.
 
 import type pg from 'pg';
+import { readCheckpoints } from './checkpoints.js';
 import { ChannelListener } from '../src/db/listen.js';
 import { PROJECTIONS_CHANNEL } from './runner.js';
 
@@ -153,9 +154,8 @@ export class ProjectionWaiter {
 
   /** Reads every checkpoint from the database. */
   async refresh(): Promise<Map<string, number>> {
-    const { rows } = await this.#pool.query<{ name: string; position: string }>('SELECT name, position FROM projection_checkpoints');
     // The table is the truth (a rebuild may even have moved a checkpoint).
-    for (const row of rows) this.#known.set(row.name, Number(row.position));
+    for (const [name, checkpoint] of await readCheckpoints(this.#pool)) this.#known.set(name, checkpoint.position);
     this.#settle();
     return new Map(this.#known);
   }

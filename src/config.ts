@@ -1,84 +1,24 @@
 // Every setting Warrant reads, its environment variable, its default and why (STYLE §4).
-// Nothing else in the code base reads process.env.
+// Nothing else in the code base reads process.env. Each setting is described once, in the table
+// below; the Config type is derived from it (a setting's value has the type its parse returns).
 
 import path from 'node:path';
 
-export interface Config {
-  /** PostgreSQL for read models (and events, with the embedded event store). Unset: embedded PostgreSQL. */
-  databaseUrl: string | undefined;
-  /** esdb:// or kurrentdb:// connection string. Unset: events live in PostgreSQL. */
-  eventStoreUrl: string | undefined;
-  /** HTTP port of `warrant serve`. */
-  port: number;
-  /** Address `warrant serve` binds to. */
-  host: string;
-  /** The issuer identifier (RFC 8414 §2); tokens carry it in `iss`. */
-  issuer: string;
-  /** Folder for keys and the embedded database. */
-  storage: string;
-  /** Port of the embedded PostgreSQL (deliberately not 5432). */
-  embeddedPostgresPort: number;
-  /** pino log level. */
-  logLevel: string;
-  /** How long a writer waits for the projections to apply its events before giving up. */
-  projectionWaitTimeoutMs: number;
-  /** Most events the PostgreSQL event store appends in one transaction. */
-  appendBatchSize: number;
-  /** Size of the PostgreSQL connection pool. */
-  poolSize: number;
-  /** Default `aud` of access tokens when the client names no resource (RFC 8707). */
-  audience: string;
-  /** Access-token lifetime in seconds (per-client settings override it). */
-  accessTokenTtl: number;
-  /** Refresh-token lifetime in seconds (per-client settings override it). */
-  refreshTokenTtl: number;
-  /** Seconds a rotated refresh token may still be used by its own client (0: reuse always revokes). */
-  refreshGraceSeconds: number;
-  /** Server pepper for keyed hashes of secrets (base64url, >= 32 bytes). Unset: storage/pepper. */
-  pepper: string | undefined;
-  /** Signing key as PEM (PKCS#8) or private JWK. Unset: keys in storage/keys. */
-  signingKey: string | undefined;
-  /** Algorithm of a signing key given in WARRANT_SIGNING_KEY. */
-  signingKeyAlg: 'ES256' | 'RS256' | 'EdDSA';
-  /** Known scopes and their descriptions, as JSON {"scope": "description"}. */
-  scopes: Record<string, string>;
-  /** Subjects (user ids) whose personal access tokens may carry warrant:* scopes. */
-  adminSubjects: string[];
-  /** Largest request body accepted, in bytes. */
-  bodyLimit: number;
-  /** Authorization-code lifetime in seconds. */
-  authorizationCodeTtl: number;
-  /** Enable the legacy resource-owner password grant (RFC 6749 §4.3). */
-  passwordGrant: boolean;
-  /** Lifetime of a sign-in session on the built-in login page, in seconds. */
-  sessionTtl: number;
-  /** Personal-access-token lifetime in seconds. */
-  personalAccessTokenTtl: number;
-  /** Device authorization (RFC 8628): code lifetime and minimum polling interval, in seconds. */
-  deviceCodeTtl: number;
-  deviceInterval: number;
-  /** Failed authentications per (client or username, address) and per address per window, shared by the nodes; 0 = no limit. */
-  rateLimitFailures: number;
-  /** Requests to the token, revocation, introspection and device endpoints per address (and authenticated client) per window, per node; 0 = no limit. */
-  rateLimitRequests: number;
-  /** Length of a rate-limit window in seconds. */
-  rateLimitWindow: number;
-  /** Reverse proxies in front of Warrant whose X-Forwarded-For entries are trusted (0: none). */
-  trustedProxies: number;
-  /** Milliseconds a client may take to send a request's headers / the whole request (slow clients get 408). */
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  /** Bearer token GET /metrics requires. Unset: /metrics is open. */
-  metricsToken: string | undefined;
+/**
+ * What a default may derive from: the settings earlier in the table (the issuer from PORT, the
+ * audience from ISSUER). Named here rather than as Partial<Config>, which is derived from the table.
+ */
+interface Earlier {
+  port?: number;
+  issuer?: string;
 }
 
-interface Setting<K extends keyof Config> {
-  key: K;
+interface SettingSpec<T> {
   env: string;
   description: string;
   /** Shown in docs and `warrant config`. */
   defaultText: string;
-  parse(raw: string | undefined, partial: Partial<Config>): Config[K];
+  parse(raw: string | undefined, partial: Earlier): T;
   secret?: boolean;
 }
 
@@ -102,39 +42,34 @@ export class ConfigError extends Error {
 }
 
 // Order matters: later settings may derive their default from earlier ones (issuer from port).
-export const settings: readonly Setting<keyof Config>[] = [
-  {
-    key: 'databaseUrl',
+const table = {
+  databaseUrl: {
     env: 'DATABASE_URL',
     description: 'PostgreSQL connection string for read models (and events when EVENTSTORE_URL is unset).',
     defaultText: 'embedded PostgreSQL under WARRANT_STORAGE (development only)',
     parse: optional,
     secret: true,
   },
-  {
-    key: 'eventStoreUrl',
+  eventStoreUrl: {
     env: 'EVENTSTORE_URL',
     description: 'EventStoreDB connection string (esdb://…). Production event store.',
     defaultText: 'the PostgreSQL event store in DATABASE_URL',
     parse: optional,
     secret: true,
   },
-  {
-    key: 'port',
+  port: {
     env: 'PORT',
     description: 'HTTP port of `warrant serve`.',
     defaultText: '8080',
     parse: integer('PORT', 8080, 0, 65535),
   },
-  {
-    key: 'host',
+  host: {
     env: 'HOST',
     description: 'Address `warrant serve` listens on.',
     defaultText: '127.0.0.1',
     parse: (raw) => optional(raw) ?? '127.0.0.1',
   },
-  {
-    key: 'issuer',
+  issuer: {
     env: 'ISSUER',
     description: 'Issuer identifier, an https URL in production (RFC 8414 §2).',
     defaultText: 'http://localhost:$PORT (development only)',
@@ -150,22 +85,20 @@ export const settings: readonly Setting<keyof Config>[] = [
       return value.replace(/\/$/, '');
     },
   },
-  {
-    key: 'storage',
+  storage: {
     env: 'WARRANT_STORAGE',
     description: 'Folder for signing keys and the embedded database.',
     defaultText: './storage',
     parse: (raw) => path.resolve(optional(raw) ?? './storage'),
   },
-  {
-    key: 'embeddedPostgresPort',
+  embeddedPostgresPort: {
     env: 'WARRANT_EMBEDDED_PG_PORT',
     description: 'Port of the embedded PostgreSQL. When another program holds it, a free port is used and announced (an embedded PostgreSQL orphaned by a killed Warrant is stopped instead).',
     defaultText: '54329',
+    // Deliberately not 5432: a PostgreSQL the developer already runs is left alone.
     parse: integer('WARRANT_EMBEDDED_PG_PORT', 54329, 1, 65535),
   },
-  {
-    key: 'logLevel',
+  logLevel: {
     env: 'LOG_LEVEL',
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
     defaultText: 'info',
@@ -177,57 +110,49 @@ export const settings: readonly Setting<keyof Config>[] = [
       return value;
     },
   },
-  {
-    key: 'projectionWaitTimeoutMs',
+  projectionWaitTimeoutMs: {
     env: 'WARRANT_PROJECTION_WAIT_MS',
     description: 'How long a write (e.g. a revocation) waits for the read models before answering 503.',
     defaultText: '5000',
     parse: integer('WARRANT_PROJECTION_WAIT_MS', 5000, 1, 600_000),
   },
-  {
-    key: 'appendBatchSize',
+  appendBatchSize: {
     env: 'WARRANT_APPEND_BATCH',
     description: 'Most events grouped into one PostgreSQL append transaction.',
     defaultText: '500',
     parse: integer('WARRANT_APPEND_BATCH', 500, 1, 10_000),
   },
-  {
-    key: 'poolSize',
+  poolSize: {
     env: 'WARRANT_POOL_SIZE',
     description: 'PostgreSQL connections per process.',
     defaultText: '10',
     parse: integer('WARRANT_POOL_SIZE', 10, 2, 1000),
   },
-  {
-    key: 'audience',
+  audience: {
     env: 'WARRANT_AUDIENCE',
     description: 'Default audience of access tokens (RFC 8707: used when the client names no resource).',
     defaultText: 'the issuer',
     parse: (raw, partial) => optional(raw) ?? partial.issuer!,
   },
-  {
-    key: 'accessTokenTtl',
+  accessTokenTtl: {
     env: 'WARRANT_ACCESS_TOKEN_TTL',
     description: 'Access-token lifetime in seconds (a client may have its own).',
     defaultText: '3600',
     parse: integer('WARRANT_ACCESS_TOKEN_TTL', 3600, 1, 86_400 * 7),
   },
-  {
-    key: 'refreshTokenTtl',
+  refreshTokenTtl: {
     env: 'WARRANT_REFRESH_TOKEN_TTL',
     description: 'Refresh-token lifetime in seconds (a client may have its own).',
     defaultText: '2592000 (30 days)',
     parse: integer('WARRANT_REFRESH_TOKEN_TTL', 30 * 86_400, 60, 10 * 365 * 86_400),
   },
-  {
-    key: 'refreshGraceSeconds',
+  refreshGraceSeconds: {
     env: 'WARRANT_REFRESH_GRACE_SECONDS',
     description: 'Seconds a rotated refresh token stays usable by its own client (for retries); 0 means any reuse revokes the family.',
     defaultText: '0',
     parse: integer('WARRANT_REFRESH_GRACE_SECONDS', 0, 0, 300),
   },
-  {
-    key: 'pepper',
+  pepper: {
     env: 'WARRANT_PEPPER',
     description: 'Server pepper for keyed hashes of client secrets, refresh tokens and codes (base64url, at least 32 bytes). Every node must share it.',
     defaultText: 'WARRANT_STORAGE/pepper, created by `warrant install`',
@@ -238,16 +163,14 @@ export const settings: readonly Setting<keyof Config>[] = [
     },
     secret: true,
   },
-  {
-    key: 'signingKey',
+  signingKey: {
     env: 'WARRANT_SIGNING_KEY',
     description: 'Signing key as PEM (PKCS#8) or a private JWK, so several nodes share it.',
     defaultText: 'keys in WARRANT_STORAGE/keys, created by `warrant install`',
     parse: optional,
     secret: true,
   },
-  {
-    key: 'signingKeyAlg',
+  signingKeyAlg: {
     env: 'WARRANT_SIGNING_KEY_ALG',
     description: 'Algorithm of WARRANT_SIGNING_KEY: ES256, RS256 or EdDSA.',
     defaultText: 'ES256',
@@ -257,8 +180,7 @@ export const settings: readonly Setting<keyof Config>[] = [
       return value;
     },
   },
-  {
-    key: 'scopes',
+  scopes: {
     env: 'WARRANT_SCOPES',
     description: 'Known scopes with descriptions, as JSON {"scope": "description"}; published in metadata.',
     defaultText: '{}',
@@ -277,8 +199,7 @@ export const settings: readonly Setting<keyof Config>[] = [
       return parsed as Record<string, string>;
     },
   },
-  {
-    key: 'adminSubjects',
+  adminSubjects: {
     env: 'WARRANT_ADMIN_SUBJECTS',
     description: 'Comma-separated subject ids (users\' ids, as in `warrant user list`) who may hold the privileged scopes warrant:admin and warrant:audit in their personal access tokens. Otherwise only clients acting for themselves (client_credentials) get them.',
     defaultText: 'none',
@@ -290,22 +211,19 @@ export const settings: readonly Setting<keyof Config>[] = [
       return subjects;
     },
   },
-  {
-    key: 'bodyLimit',
+  bodyLimit: {
     env: 'WARRANT_BODY_LIMIT',
     description: 'Largest request body accepted, in bytes (larger: 413).',
     defaultText: '65536',
     parse: integer('WARRANT_BODY_LIMIT', 65_536, 1024, 10 * 1024 * 1024),
   },
-  {
-    key: 'authorizationCodeTtl',
+  authorizationCodeTtl: {
     env: 'WARRANT_CODE_TTL',
     description: 'Authorization-code lifetime in seconds (RFC 6749 §4.1.2 recommends at most 10 minutes).',
     defaultText: '60',
     parse: integer('WARRANT_CODE_TTL', 60, 1, 600),
   },
-  {
-    key: 'passwordGrant',
+  passwordGrant: {
     env: 'WARRANT_PASSWORD_GRANT',
     description: 'Enable the legacy password grant (RFC 6749 §4.3; discouraged by RFC 9700 §2.4) for clients allowed it: true or false.',
     defaultText: 'false',
@@ -315,78 +233,67 @@ export const settings: readonly Setting<keyof Config>[] = [
       return value === 'true';
     },
   },
-  {
-    key: 'sessionTtl',
+  sessionTtl: {
     env: 'WARRANT_SESSION_TTL',
     description: 'Lifetime of a sign-in session on the built-in login page, in seconds. Sessions are server-side: POST /oauth/logout or revoking the subject ends them at once.',
     defaultText: '43200 (12 hours)',
     parse: integer('WARRANT_SESSION_TTL', 12 * 3600, 60, 30 * 86_400),
   },
-  {
-    key: 'personalAccessTokenTtl',
+  personalAccessTokenTtl: {
     env: 'WARRANT_PAT_TTL',
     description: 'Personal-access-token lifetime in seconds.',
     defaultText: '31536000 (1 year)',
     parse: integer('WARRANT_PAT_TTL', 365 * 86_400, 60, 10 * 365 * 86_400),
   },
-  {
-    key: 'deviceCodeTtl',
+  deviceCodeTtl: {
     env: 'WARRANT_DEVICE_CODE_TTL',
     description: 'Device-code lifetime in seconds (RFC 8628 §3.2 expires_in).',
     defaultText: '600',
     parse: integer('WARRANT_DEVICE_CODE_TTL', 600, 1, 3600),
   },
-  {
-    key: 'deviceInterval',
+  deviceInterval: {
     env: 'WARRANT_DEVICE_INTERVAL',
     description: 'Minimum seconds between a device\'s token polls (RFC 8628 §3.2 interval); faster polls get slow_down.',
     defaultText: '5',
     parse: integer('WARRANT_DEVICE_INTERVAL', 5, 1, 60),
   },
-  {
-    key: 'rateLimitFailures',
+  rateLimitFailures: {
     env: 'WARRANT_RATE_LIMIT_FAILURES',
     description: 'Failed client authentications per (client id, address) and per address, failed sign-ins (login form, password grant) per (username, address) and per address, and wrong device user codes per session and per address, allowed in a window and shared by every node through PostgreSQL; beyond it such requests get 429 with Retry-After until the window ends. Never per client or username alone (nobody can lock the owner out); a username failing from many addresses is slowed down instead. 0 = no limit.',
     defaultText: '100',
     parse: integer('WARRANT_RATE_LIMIT_FAILURES', 100, 0, 1_000_000),
   },
-  {
-    key: 'rateLimitRequests',
+  rateLimitRequests: {
     env: 'WARRANT_RATE_LIMIT_REQUESTS',
     description: 'Requests to the token, revocation, introspection and device endpoints allowed per address, and per client once authenticated, in a window (429 with Retry-After beyond it); counted per node. 0 = no limit.',
     defaultText: '0 (no limit)',
     parse: integer('WARRANT_RATE_LIMIT_REQUESTS', 0, 0, 100_000_000),
   },
-  {
-    key: 'rateLimitWindow',
+  rateLimitWindow: {
     env: 'WARRANT_RATE_LIMIT_WINDOW',
     description: 'Length of a rate-limit window in seconds.',
     defaultText: '60',
     parse: integer('WARRANT_RATE_LIMIT_WINDOW', 60, 1, 86_400),
   },
-  {
-    key: 'trustedProxies',
+  trustedProxies: {
     env: 'WARRANT_TRUSTED_PROXIES',
     description: 'How many reverse proxies (load balancers) stand in front of Warrant and append to X-Forwarded-For. The client address (rate limits, logs) is then the entry the outermost of them appended; 0 ignores the header (a client could forge it).',
     defaultText: '0',
     parse: integer('WARRANT_TRUSTED_PROXIES', 0, 0, 10),
   },
-  {
-    key: 'headersTimeoutMs',
+  headersTimeoutMs: {
     env: 'WARRANT_HEADERS_TIMEOUT',
     description: 'Milliseconds a client may take to send the request headers; slower connections get 408 and are closed.',
     defaultText: '10000',
     parse: integer('WARRANT_HEADERS_TIMEOUT', 10_000, 100, 600_000),
   },
-  {
-    key: 'requestTimeoutMs',
+  requestTimeoutMs: {
     env: 'WARRANT_REQUEST_TIMEOUT',
     description: 'Milliseconds a client may take to send a whole request (headers and body); slower connections get 408 and are closed.',
     defaultText: '30000',
     parse: integer('WARRANT_REQUEST_TIMEOUT', 30_000, 100, 3_600_000),
   },
-  {
-    key: 'metricsToken',
+  metricsToken: {
     env: 'WARRANT_METRICS_TOKEN',
     description: 'When set, GET /metrics requires `Authorization: Bearer <this value>` (anything else: 401). Unset, /metrics is open to anyone who can reach it: only for a private network where Prometheus scrapes it.',
     defaultText: 'unset (/metrics open)',
@@ -400,7 +307,30 @@ export const settings: readonly Setting<keyof Config>[] = [
     },
     secret: true,
   },
-];
+  debug: {
+    env: 'DEBUG',
+    description: 'When it contains `warrant` (`DEBUG=warrant`), an error of the `warrant` command prints its stack trace after its one line.',
+    defaultText: 'unset',
+    parse: (raw) => raw?.includes('warrant') ?? false,
+  },
+  cliUser: {
+    env: 'USER',
+    description: 'Who runs the `warrant` command (the login name the shell sets): the events it appends record the actor `admin:cli:$USER`.',
+    defaultText: 'unknown',
+    parse: (raw) => raw ?? 'unknown',
+  },
+} satisfies Record<string, SettingSpec<unknown>>;
+
+type Values = { [K in keyof typeof table]: ReturnType<(typeof table)[K]['parse']> };
+/** Every setting's value; what each one means is its `description` in `settings`. */
+export interface Config extends Values {}
+
+interface Setting<K extends keyof Config = keyof Config> extends SettingSpec<Config[K]> {
+  key: K;
+}
+
+/** The settings in order, each with its key, variable, description and default. */
+export const settings: readonly Setting[] = (Object.keys(table) as (keyof Config)[]).map((key): Setting => ({ key, ...table[key] }));
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const partial: Partial<Config> = {};
@@ -410,6 +340,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       override !== undefined ? override : setting.parse(env[setting.env], partial);
   }
   return partial as Config;
+}
+
+/**
+ * One setting as the environment gives it, undefined when its variable is unset or empty: for a
+ * caller with a default of its own (the CLI logs only warnings unless LOG_LEVEL says more), or one
+ * that must not fail on the other settings (DEBUG, read while reporting a bad one). A value that
+ * is given derives nothing from the settings before it.
+ */
+export function fromEnvironment<K extends keyof Config>(key: K, env: NodeJS.ProcessEnv = process.env): Config[K] | undefined {
+  const setting = settings.find((s) => s.key === key)!;
+  const raw = env[setting.env];
+  return raw === undefined || raw === '' ? undefined : (setting.parse(raw, {}) as Config[K]);
 }
 
 /** Warnings for development defaults that must never reach production (STYLE §4: say so loudly). */

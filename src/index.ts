@@ -24,9 +24,11 @@ export {
   type NewEvent,
   type RecordedEvent,
   type SubscriptionBatch,
-} from './eventstore/port.js';
-export { PostgresEventStore, type PostgresEventStoreOptions } from './eventstore/postgres.js';
-export { EsdbEventStore, type EsdbEventStoreOptions } from './eventstore/esdb.js';
+  PostgresEventStore,
+  type PostgresEventStoreOptions,
+  EsdbEventStore,
+  type EsdbEventStoreOptions,
+} from './eventstore/index.js';
 export { verifyChain, eventHash, canonicalJson, type ChainVerdict } from './eventstore/chain.js';
 export { EventCatalogue, EventSchemaError, warrantEvents } from './events/catalogue.js';
 export type { DomainEvent, EventDataMap, EventType } from './events/types.js';

@@ -10,7 +10,8 @@ import { projections } from '../projections/index.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import { ProjectionWaiter } from '../projections/waiter.js';
 import { insecureDefaults, loadConfig, redactedConfig, type Config } from './config.js';
-import { redactPassword, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { openDatabase } from './db/database.js';
+import { redactPassword } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { createEventStore } from './eventstore/factory.js';
@@ -41,6 +42,7 @@ import { ClientCache } from './oauth/client-cache.js';
 import type { WarrantContext } from './oauth/context.js';
 import { PostgresFailureStore, RateLimits } from './oauth/rate-limit.js';
 import { Hasher } from './oauth/secrets.js';
+import { ReadModels } from './readmodels/index.js';
 import { createPolicy, type Policy } from './policy/policy.js';
 import { actingAs, actingAsClient, type ActingAsClientOptions, type ActingAsOptions, type TestToken } from './policy/testing.js';
 
@@ -93,7 +95,7 @@ function describeUrl(url: string): string {
 }
 
 export async function createAuthServer(options: AuthServerOptions = {}): Promise<AuthServer> {
-  const config = loadConfig(process.env, options.config);
+  const config = loadConfig(undefined, options.config);
   const logger = options.logger ?? silentLogger;
   let pool = options.pool;
   const ownsPool = !pool;
@@ -135,12 +137,14 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   });
 
   const hasher = new Hasher(pepper);
+  const read = new ReadModels(pool);
   const context: WarrantContext = {
     config,
     pool,
+    read,
     store,
     waiter,
-    clients: new ClientCache({ pool, waiter }),
+    clients: new ClientCache({ clients: read.clients, waiter }),
     keys,
     limits: new RateLimits({
       failures: config.rateLimitFailures,
@@ -243,10 +247,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   for (const warning of warnings) logger.warn(`INSECURE DEVELOPMENT DEFAULT: ${warning}`);
   // Plain lines too: a person watching the terminal does not read JSON logs.
   if (warnings.length > 0) announce(['WARNING: development defaults in use, never in production:', ...warnings.map((w) => `  - ${w}`)].join('\n'));
-  let embedded: EmbeddedDatabase | undefined;
-  if (!config.databaseUrl) {
-    embedded = await startEmbeddedPostgres({ storage: config.storage, port: config.embeddedPostgresPort, logger, announce });
-  }
+  const database = await openDatabase(config, logger, { announce });
   // A fresh machine has no keys yet: create them, as `warrant install` would, and say so.
   if (!config.signingKey && (await readStoredKeys(config.storage)).length === 0) {
     const { key } = await ensureKey(config.storage);
@@ -257,9 +258,9 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   }
   let auth: AuthServer;
   try {
-    auth = await createAuthServer({ config: { ...config, databaseUrl: embedded?.url ?? config.databaseUrl }, logger });
+    auth = await createAuthServer({ config: { ...config, databaseUrl: database.url }, logger });
   } catch (error) {
-    await embedded?.stop();
+    await database.stop();
     throw error;
   }
   const server = createHttpServer(auth.app.callback(), config);
@@ -270,12 +271,12 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host}:${port}`;
-  logger.info({ url, issuer: config.issuer, config: redactedConfig({ ...config, databaseUrl: embedded?.url ?? config.databaseUrl }) }, 'warrant listening');
+  logger.info({ url, issuer: config.issuer, config: redactedConfig({ ...config, databaseUrl: database.url }) }, 'warrant listening');
   announce(`Warrant is serving ${url} (issuer ${config.issuer}).`);
-  if (embedded) {
+  if (database.embedded) {
     announce(
       [
-        `Embedded PostgreSQL: ${redactPassword(embedded.url)} (full URL in ${path.join(config.storage, 'embedded.json')}, readable only by you).`,
+        `Embedded PostgreSQL: ${redactPassword(database.url)} (full URL in ${path.join(config.storage, 'embedded.json')}, readable only by you).`,
         'While this server runs, `npx warrant …` in another terminal (same folder, same WARRANT_STORAGE) uses this database, e.g.:',
         '  npx warrant client create --name "My app" --grant client_credentials --scope read --json',
       ].join('\n'),
@@ -297,7 +298,7 @@ export async function serve(config: Config = loadConfig(), logger: Logger = crea
       clearInterval(sweep);
       clearTimeout(force);
       await auth.close();
-      await embedded?.stop();
+      await database.stop();
       logger.info('stopped');
     })();
     return stopping;

@@ -2,10 +2,11 @@
 // answers stay true even if a read model is wrong (DESIGN §1).
 
 import type { TokenIssued, TokenRefreshed } from '../events/types.js';
-import { evolveClient, initialClientState } from '../domain/client.js';
-import { evolveFamily, initialFamilyState, type FamilyState } from '../domain/token-family.js';
+import { clientDecider } from '../domain/client.js';
+import { fold as foldStream, happened } from '../domain/decider.js';
+import { familyDecider, type FamilyState } from '../domain/token-family.js';
 import type { EventStore, RecordedEvent } from '../eventstore/port.js';
-import { isUuid } from '../oauth/clients-read.js';
+import { isUuid } from '../oauth/text.js';
 
 export type FamilyStatus = 'not_issued' | 'active' | 'refreshed' | 'revoked' | 'expired';
 
@@ -76,10 +77,10 @@ function fold(timed: Timed, event: RecordedEvent): Timed {
   let accessExpiresAt = timed.accessExpiresAt;
   if (event.type === 'TokenIssued') accessExpiresAt = (event.data as TokenIssued).accessTokenExpiresAt;
   if (event.type === 'TokenRefreshed') accessExpiresAt = (event.data as TokenRefreshed).accessTokenExpiresAt;
-  return { state: evolveFamily(timed.state, event), last: event, accessExpiresAt };
+  return { state: familyDecider.evolve(timed.state, happened(event)), last: event, accessExpiresAt };
 }
 
-const empty: Timed = { state: initialFamilyState, last: undefined, accessExpiresAt: null };
+const empty: Timed = { state: familyDecider.initialState, last: undefined, accessExpiresAt: null };
 
 /** The family of a token: `id` is a family id, or the jti of any access token of the family. */
 export async function findFamily(store: EventStore, id: string): Promise<string | undefined> {
@@ -199,7 +200,7 @@ export interface ClientHistory {
 
 export async function clientHistory(store: EventStore, clientId: string): Promise<ClientHistory> {
   const events = await store.readStream(`client-${clientId}`);
-  const state = events.reduce(evolveClient, initialClientState);
+  const state = foldStream(clientDecider, events.map(happened));
   return { events: events.map(auditEvent), name: state.client?.name ?? null, revoked: state.revoked, exists: state.client !== null };
 }
 

@@ -3,7 +3,7 @@
 
 import type pg from 'pg';
 import type { EventStore } from '../eventstore/port.js';
-import { isUuid } from '../oauth/clients-read.js';
+import { isUuid } from '../oauth/text.js';
 import { clientHistory, type ClientHistory } from './history.js';
 
 export interface Names {

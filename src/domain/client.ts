@@ -1,35 +1,13 @@
-// The client aggregate (stream `client-<clientId>`): decide(command, state) → events and
-// evolve(state, event) → state (STYLE §6). No I/O, no clock, no randomness.
+// The client aggregate (stream `client-<clientId>`): registered, updated, its secret rotated,
+// revoked (terminal). Decider shape (./decider.ts); no I/O.
 
-import type { ClientChanges, ClientRegistered, DomainEvent } from '../events/types.js';
+import type { ClientChanges, ClientRegistered } from '../events/types.js';
+import { accept, refuse, type Decider, type Decision, type Happened } from './decider.js';
 import { DomainError } from './errors.js';
 
 export interface ClientState {
-  revision: number;
   client: ClientRegistered | null;
   revoked: boolean;
-}
-
-export const initialClientState: ClientState = { revision: -1, client: null, revoked: false };
-
-export function evolveClient(state: ClientState, event: { type: string; data: unknown }): ClientState {
-  const revision = state.revision + 1;
-  switch (event.type) {
-    case 'ClientRegistered':
-      return { revision, client: event.data as ClientRegistered, revoked: false };
-    case 'ClientUpdated': {
-      const { changes } = event.data as { changes: ClientChanges };
-      return { ...state, revision, client: state.client && { ...state.client, ...changes } };
-    }
-    case 'ClientSecretRotated': {
-      const { secretHash } = event.data as { secretHash: string };
-      return { ...state, revision, client: state.client && { ...state.client, secretHash } };
-    }
-    case 'ClientRevoked':
-      return { ...state, revision, revoked: true };
-    default:
-      return { ...state, revision };
-  }
 }
 
 export type ClientCommand =
@@ -38,49 +16,56 @@ export type ClientCommand =
   | { type: 'RotateSecret'; clientId: string; secretHash: string }
   | { type: 'Revoke'; clientId: string };
 
-function live(state: ClientState, clientId: string): ClientRegistered {
-  if (!state.client) throw new DomainError('client_not_found', `client ${clientId} does not exist`);
-  if (state.revoked) throw new DomainError('client_revoked', `client ${clientId} is revoked`);
-  return state.client;
-}
-
 // warrant:* scopes are for a client acting for itself; a client people sign in through must not
 // be able to pass them on (src/oauth/scopes.ts enforces the same at every grant).
 const USER_GRANTS = new Set(['authorization_code', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'personal_access']);
 
-function refusePrivilegedUserGrant(client: Pick<ClientRegistered, 'scopes' | 'grantTypes'>): void {
+function privilegedWithUserGrant(client: Pick<ClientRegistered, 'scopes' | 'grantTypes'>): DomainError | undefined {
   const privileged = client.scopes.filter((scope) => scope.startsWith('warrant:'));
   const userGrants = client.grantTypes.filter((grant) => USER_GRANTS.has(grant));
-  if (privileged.length > 0 && userGrants.length > 0) {
-    throw new DomainError(
-      'client_privileged_user_grant',
-      `${privileged.join(' ')} cannot be combined with ${userGrants.join(', ')}: privileged scopes are only for a client acting for itself (client_credentials); register a separate client for them`,
-    );
+  if (privileged.length === 0 || userGrants.length === 0) return undefined;
+  return new DomainError(
+    'client_privileged_user_grant',
+    `${privileged.join(' ')} cannot be combined with ${userGrants.join(', ')}: privileged scopes are only for a client acting for itself (client_credentials); register a separate client for them`,
+  );
+}
+
+function evolve(state: ClientState, event: Happened): ClientState {
+  switch (event.type) {
+    case 'ClientRegistered':
+      return { client: event.data, revoked: false };
+    case 'ClientUpdated':
+      return { ...state, client: state.client && { ...state.client, ...event.data.changes } };
+    case 'ClientSecretRotated':
+      return { ...state, client: state.client && { ...state.client, secretHash: event.data.secretHash } };
+    case 'ClientRevoked':
+      return { ...state, revoked: true };
+    default:
+      return state;
   }
 }
 
-export function decideClient(command: ClientCommand, state: ClientState): DomainEvent[] {
-  switch (command.type) {
-    case 'Register':
-      if (state.client) throw new DomainError('client_exists', `client ${command.client.clientId} already exists`);
-      refusePrivilegedUserGrant(command.client);
-      return [{ type: 'ClientRegistered', data: command.client }];
-    case 'Update': {
-      const client = live(state, command.clientId);
-      // Only real changes become an event.
-      const changes = Object.fromEntries(
-        Object.entries(command.changes).filter(([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify(client[key as keyof ClientRegistered])),
-      ) as ClientChanges;
-      refusePrivilegedUserGrant({ ...client, ...changes });
-      return Object.keys(changes).length === 0 ? [] : [{ type: 'ClientUpdated', data: { clientId: command.clientId, changes } }];
-    }
-    case 'RotateSecret': {
-      const client = live(state, command.clientId);
-      if (!client.confidential) throw new DomainError('client_not_confidential', 'a public client has no secret');
-      return [{ type: 'ClientSecretRotated', data: { clientId: command.clientId, secretHash: command.secretHash } }];
-    }
-    case 'Revoke':
-      if (!state.client) throw new DomainError('client_not_found', `client ${command.clientId} does not exist`);
-      return state.revoked ? [] : [{ type: 'ClientRevoked', data: { clientId: command.clientId } }];
+function decide(command: ClientCommand, state: ClientState): Decision {
+  if (command.type === 'Register') {
+    if (state.client) return refuse(new DomainError('client_exists', `client ${command.client.clientId} already exists`));
+    const invalid = privilegedWithUserGrant(command.client);
+    return invalid ? refuse(invalid) : accept({ type: 'ClientRegistered', data: command.client });
   }
+  const client = state.client;
+  if (!client) return refuse(new DomainError('client_not_found', `client ${command.clientId} does not exist`));
+  if (command.type === 'Revoke') return state.revoked ? accept() : accept({ type: 'ClientRevoked', data: { clientId: command.clientId } });
+  if (state.revoked) return refuse(new DomainError('client_revoked', `client ${command.clientId} is revoked`));
+  if (command.type === 'RotateSecret') {
+    if (!client.confidential) return refuse(new DomainError('client_not_confidential', 'a public client has no secret'));
+    return accept({ type: 'ClientSecretRotated', data: { clientId: command.clientId, secretHash: command.secretHash } });
+  }
+  // Only real changes become an event.
+  const changes = Object.fromEntries(
+    Object.entries(command.changes).filter(([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify(client[key as keyof ClientRegistered])),
+  ) as ClientChanges;
+  const invalid = privilegedWithUserGrant({ ...client, ...changes });
+  if (invalid) return refuse(invalid);
+  return Object.keys(changes).length === 0 ? accept() : accept({ type: 'ClientUpdated', data: { clientId: command.clientId, changes } });
 }
+
+export const clientDecider: Decider<ClientState, ClientCommand> = { initialState: { client: null, revoked: false }, decide, evolve };

@@ -1,4 +1,4 @@
-// Why a decider refused a command. Stable codes; the HTTP layer maps them to OAuth errors.
+// Why a decider refused a command. Stable codes; the application layer maps them to OAuth errors.
 
 export type DomainErrorCode =
   | 'client_exists'
@@ -6,6 +6,23 @@ export type DomainErrorCode =
   | 'client_revoked'
   | 'client_not_confidential'
   | 'client_privileged_user_grant'
+  | 'code_exists'
+  | 'code_unknown'
+  | 'code_replayed'
+  | 'code_expired'
+  | 'code_wrong_client'
+  | 'code_wrong_redirect_uri'
+  | 'pkce_missing'
+  | 'pkce_mismatch'
+  | 'pkce_unexpected'
+  | 'device_exists'
+  | 'device_unknown'
+  | 'device_wrong_client'
+  | 'device_expired'
+  | 'device_decided'
+  | 'device_pending'
+  | 'device_denied'
+  | 'device_redeemed'
   | 'family_exists'
   | 'family_not_found'
   | 'family_revoked'
@@ -13,7 +30,9 @@ export type DomainErrorCode =
   | 'refresh_token_expired'
   | 'refresh_token_reused'
   | 'refresh_token_wrong_client'
-  | 'scope_widened';
+  | 'scope_widened'
+  | 'session_exists'
+  | 'session_unknown';
 
 export class DomainError extends Error {
   constructor(

@@ -1,45 +1,57 @@
 // The authorization-code grant aggregate (stream `grant-<grantId>`): a code is issued once and
 // redeemed at most once — redeeming appends at the issue's revision, so of two concurrent
-// redemptions exactly one succeeds (DESIGN §5).
+// redemptions exactly one succeeds (DESIGN §5). Decider shape (./decider.ts); no I/O.
 
-import type { AuthorizationCodeIssued, AuthorizationCodeRedeemed, DomainEvent } from '../events/types.js';
+import type { AuthorizationCodeIssued, AuthorizationCodeRedeemed } from '../events/types.js';
+import { accept, refuse, type Decider, type Decision, type Happened } from './decider.js';
+import { DomainError } from './errors.js';
 
 export interface GrantState {
-  revision: number;
   issued: AuthorizationCodeIssued | null;
   redeemed: AuthorizationCodeRedeemed | null;
 }
 
-export const initialGrantState: GrantState = { revision: -1, issued: null, redeemed: null };
+export type GrantCommand =
+  | { type: 'IssueCode'; code: AuthorizationCodeIssued }
+  | {
+      type: 'Redeem';
+      clientId: string;
+      redirectUri: string | undefined;
+      verifier: string | undefined;
+      /** S256(code_verifier), computed by the caller (hashing is not the domain's business). */
+      verifierChallenge: string | undefined;
+      familyId: string;
+      now: Date;
+    };
 
-export function evolveGrant(state: GrantState, event: { type: string; data: unknown }): GrantState {
-  const revision = state.revision + 1;
-  if (event.type === 'AuthorizationCodeIssued') return { ...state, revision, issued: event.data as AuthorizationCodeIssued };
-  if (event.type === 'AuthorizationCodeRedeemed') return { ...state, revision, redeemed: event.data as AuthorizationCodeRedeemed };
-  return { ...state, revision };
+function evolve(state: GrantState, event: Happened): GrantState {
+  if (event.type === 'AuthorizationCodeIssued') return { ...state, issued: event.data };
+  if (event.type === 'AuthorizationCodeRedeemed') return { ...state, redeemed: event.data };
+  return state;
 }
 
-export type RedeemOutcome =
-  | { ok: true; events: DomainEvent[] }
-  | { ok: false; reason: 'unknown' | 'replayed' | 'expired' | 'wrong_client' | 'wrong_redirect_uri' | 'pkce_missing' | 'pkce_mismatch' | 'pkce_unexpected' };
+const no = (code: ConstructorParameters<typeof DomainError>[0], message: string): Decision => refuse(new DomainError(code, message));
 
-/** RFC 6749 §4.1.3 and RFC 7636 §4.6, in order. `verifierChallenge` is S256(code_verifier), computed by the caller. */
-export function decideRedeem(
-  state: GrantState,
-  input: { clientId: string; redirectUri: string | undefined; verifier: string | undefined; verifierChallenge: string | undefined; familyId: string; now: Date },
-): RedeemOutcome {
-  const issued = state.issued;
-  if (!issued) return { ok: false, reason: 'unknown' };
-  if (state.redeemed) return { ok: false, reason: 'replayed' };
-  if (issued.clientId !== input.clientId) return { ok: false, reason: 'wrong_client' };
-  if (new Date(issued.expiresAt) <= input.now) return { ok: false, reason: 'expired' };
-  if (input.redirectUri !== issued.redirectUri) return { ok: false, reason: 'wrong_redirect_uri' };
-  if (issued.codeChallenge) {
-    if (!input.verifier) return { ok: false, reason: 'pkce_missing' };
-    const presented = issued.codeChallengeMethod === 'plain' ? input.verifier : input.verifierChallenge;
-    if (presented !== issued.codeChallenge) return { ok: false, reason: 'pkce_mismatch' };
-  } else if (input.verifier) {
-    return { ok: false, reason: 'pkce_unexpected' };
+/** RFC 6749 §4.1.3 and RFC 7636 §4.6, in order. */
+function decide(command: GrantCommand, state: GrantState): Decision {
+  if (command.type === 'IssueCode') {
+    if (state.issued) return no('code_exists', `grant ${command.code.grantId} exists`);
+    return accept({ type: 'AuthorizationCodeIssued', data: command.code });
   }
-  return { ok: true, events: [{ type: 'AuthorizationCodeRedeemed', data: { grantId: issued.grantId, clientId: issued.clientId, familyId: input.familyId } }] };
+  const issued = state.issued;
+  if (!issued) return no('code_unknown', 'unknown code');
+  if (state.redeemed) return no('code_replayed', 'the code was already redeemed');
+  if (issued.clientId !== command.clientId) return no('code_wrong_client', 'the code was issued to another client');
+  if (new Date(issued.expiresAt) <= command.now) return no('code_expired', 'the code has expired');
+  if (command.redirectUri !== issued.redirectUri) return no('code_wrong_redirect_uri', 'redirect_uri differs from the authorization request');
+  if (issued.codeChallenge) {
+    if (!command.verifier) return no('pkce_missing', 'code_verifier is missing');
+    const presented = issued.codeChallengeMethod === 'plain' ? command.verifier : command.verifierChallenge;
+    if (presented !== issued.codeChallenge) return no('pkce_mismatch', 'code_verifier does not match the challenge');
+  } else if (command.verifier) {
+    return no('pkce_unexpected', 'a code_verifier for a code issued without PKCE');
+  }
+  return accept({ type: 'AuthorizationCodeRedeemed', data: { grantId: issued.grantId, clientId: issued.clientId, familyId: command.familyId } });
 }
+
+export const grantDecider: Decider<GrantState, GrantCommand> = { initialState: { issued: null, redeemed: null }, decide, evolve };

@@ -1,12 +1,13 @@
-// The token family aggregate (stream `token-<familyId>`): one issued grant and its refresh
-// chain. Refresh rotation with reuse detection (RFC 9700 §4.14.2): presenting a rotated refresh
-// token revokes the whole family, unless it comes from the same client within the grace window.
+// The token family aggregate (stream `token-<familyId>`): one issued grant and its refresh chain.
+// Refresh rotation with reuse detection (RFC 9700 §4.14.2): presenting a rotated refresh token
+// revokes the whole family, unless it comes from the same client within the grace window.
+// Decider shape (./decider.ts); no I/O.
 
-import type { DomainEvent, GrantType, RevocationReason, TokenIssued, TokenRefreshed } from '../events/types.js';
+import type { GrantType, RevocationReason, TokenIssued } from '../events/types.js';
+import { accept, refuse, type Decider, type Decision, type Happened } from './decider.js';
 import { DomainError } from './errors.js';
 
 export interface FamilyState {
-  revision: number;
   issued: TokenIssued | null;
   revoked: boolean;
   scopes: string[];
@@ -17,8 +18,7 @@ export interface FamilyState {
   rotated: Record<string, string>;
 }
 
-export const initialFamilyState: FamilyState = {
-  revision: -1,
+const initialFamilyState: FamilyState = {
   issued: null,
   revoked: false,
   scopes: [],
@@ -28,24 +28,23 @@ export const initialFamilyState: FamilyState = {
   rotated: {},
 };
 
-export function evolveFamily(state: FamilyState, event: { type: string; data: unknown; metadata?: { occurredAt: string } }): FamilyState {
-  const revision = state.revision + 1;
+function evolve(state: FamilyState, event: Happened): FamilyState {
   switch (event.type) {
     case 'TokenIssued': {
-      const d = event.data as TokenIssued;
-      return { ...state, revision, issued: d, scopes: d.scopes, currentJti: d.jti, currentRefreshHash: d.refreshTokenHash, refreshExpiresAt: d.refreshTokenExpiresAt };
+      const d = event.data;
+      return { ...state, issued: d, scopes: d.scopes, currentJti: d.jti, currentRefreshHash: d.refreshTokenHash, refreshExpiresAt: d.refreshTokenExpiresAt };
     }
     case 'TokenRefreshed': {
-      const d = event.data as TokenRefreshed;
+      const d = event.data;
       const rotated = { ...state.rotated };
-      if (state.currentRefreshHash) rotated[state.currentRefreshHash] = event.metadata?.occurredAt ?? '';
-      rotated[d.previousRefreshTokenHash] ??= event.metadata?.occurredAt ?? '';
-      return { ...state, revision, scopes: d.scopes, currentJti: d.jti, currentRefreshHash: d.refreshTokenHash, refreshExpiresAt: d.refreshTokenExpiresAt, rotated };
+      if (state.currentRefreshHash) rotated[state.currentRefreshHash] = event.occurredAt;
+      rotated[d.previousRefreshTokenHash] ??= event.occurredAt;
+      return { ...state, scopes: d.scopes, currentJti: d.jti, currentRefreshHash: d.refreshTokenHash, refreshExpiresAt: d.refreshTokenExpiresAt, rotated };
     }
     case 'TokenRevoked':
-      return { ...state, revision, revoked: true };
+      return { ...state, revoked: true };
     default:
-      return { ...state, revision };
+      return state;
   }
 }
 
@@ -90,68 +89,56 @@ export interface RevokeCommand {
 
 export type FamilyCommand = IssueCommand | RefreshCommand | RevokeCommand;
 
-/**
- * The events to append and, when the command is refused, why. A refused refresh may still
- * produce events: reuse of a rotated refresh token revokes the family *and* fails.
- */
-export interface FamilyDecision {
-  events: DomainEvent[];
-  error?: DomainError;
-}
-
-export function decideFamily(command: FamilyCommand, state: FamilyState): FamilyDecision {
+function decide(command: FamilyCommand, state: FamilyState): Decision {
   switch (command.type) {
     case 'Issue': {
-      if (state.issued) return { events: [], error: new DomainError('family_exists', `family ${command.familyId} exists`) };
-      return {
-        events: [
-          {
-            type: 'TokenIssued',
-            data: {
-              familyId: command.familyId,
-              clientId: command.clientId,
-              subject: command.subject,
-              grantType: command.grantType,
-              scopes: command.scopes,
-              audience: command.audience,
-              jti: command.jti,
-              accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
-              refreshTokenHash: command.refreshTokenHash,
-              refreshTokenExpiresAt: command.refreshTokenExpiresAt?.toISOString() ?? null,
-              grantId: command.grantId ?? null,
-              name: command.name ?? null,
-            },
-          },
-        ],
-      };
+      if (state.issued) return refuse(new DomainError('family_exists', `family ${command.familyId} exists`));
+      return accept({
+        type: 'TokenIssued',
+        data: {
+          familyId: command.familyId,
+          clientId: command.clientId,
+          subject: command.subject,
+          grantType: command.grantType,
+          scopes: command.scopes,
+          audience: command.audience,
+          jti: command.jti,
+          accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
+          refreshTokenHash: command.refreshTokenHash,
+          refreshTokenExpiresAt: command.refreshTokenExpiresAt?.toISOString() ?? null,
+          grantId: command.grantId ?? null,
+          name: command.name ?? null,
+        },
+      });
     }
     case 'Refresh':
       return decideRefresh(command, state);
     case 'Revoke':
-      if (!state.issued) return { events: [], error: new DomainError('family_not_found', `family ${command.familyId} does not exist`) };
-      if (state.revoked) return { events: [] };
-      return { events: [{ type: 'TokenRevoked', data: { familyId: command.familyId, clientId: state.issued.clientId, reason: command.reason } }] };
+      if (!state.issued) return refuse(new DomainError('family_not_found', `family ${command.familyId} does not exist`));
+      if (state.revoked) return accept();
+      return accept({ type: 'TokenRevoked', data: { familyId: command.familyId, clientId: state.issued.clientId, reason: command.reason } });
   }
 }
 
-function decideRefresh(command: RefreshCommand, state: FamilyState): FamilyDecision {
+function decideRefresh(command: RefreshCommand, state: FamilyState): Decision {
   const issued = state.issued;
-  if (!issued) return { events: [], error: new DomainError('refresh_token_unknown', 'unknown refresh token') };
+  if (!issued) return refuse(new DomainError('refresh_token_unknown', 'unknown refresh token'));
   // A token presented by another client proves nothing about the owner: refuse, revoke nothing.
   if (issued.clientId !== command.clientId) {
-    return { events: [], error: new DomainError('refresh_token_wrong_client', 'the refresh token was issued to another client') };
+    return refuse(new DomainError('refresh_token_wrong_client', 'the refresh token was issued to another client'));
   }
-  if (state.revoked) return { events: [], error: new DomainError('family_revoked', 'the grant was revoked') };
+  if (state.revoked) return refuse(new DomainError('family_revoked', 'the grant was revoked'));
 
-  const revoke = (): FamilyDecision => ({
-    events: [{ type: 'TokenRevoked', data: { familyId: command.familyId, clientId: issued.clientId, reason: 'refresh_token_reuse' } }],
-    error: new DomainError('refresh_token_reused', 'a rotated refresh token was used again; the grant is revoked'),
-  });
+  const revoke = (): Decision =>
+    refuse(
+      new DomainError('refresh_token_reused', 'a rotated refresh token was used again; the grant is revoked'),
+      { type: 'TokenRevoked', data: { familyId: command.familyId, clientId: issued.clientId, reason: 'refresh_token_reuse' } },
+    );
 
   let previous: string;
   if (command.presentedHash === state.currentRefreshHash) {
     if (!state.refreshExpiresAt || new Date(state.refreshExpiresAt) <= command.now) {
-      return { events: [], error: new DomainError('refresh_token_expired', 'the refresh token has expired') };
+      return refuse(new DomainError('refresh_token_expired', 'the refresh token has expired'));
     }
     previous = command.presentedHash;
   } else if (command.presentedHash in state.rotated) {
@@ -161,7 +148,7 @@ function decideRefresh(command: RefreshCommand, state: FamilyState): FamilyDecis
     // The client's own retry (e.g. it lost our last answer): rotate again from the token it holds.
     previous = command.presentedHash;
   } else {
-    return { events: [], error: new DomainError('refresh_token_unknown', 'unknown refresh token') };
+    return refuse(new DomainError('refresh_token_unknown', 'unknown refresh token'));
   }
 
   // RFC 6749 §6: the new scope may narrow but never exceed what was originally granted; it is
@@ -169,23 +156,21 @@ function decideRefresh(command: RefreshCommand, state: FamilyState): FamilyDecis
   const allowed = issued.scopes.filter((scope) => command.clientScopes.includes(scope));
   const scopes = command.scopes ?? state.scopes.filter((scope) => allowed.includes(scope));
   if (command.scopes && command.scopes.some((scope) => !allowed.includes(scope))) {
-    return { events: [], error: new DomainError('scope_widened', 'the requested scope exceeds the original grant') };
+    return refuse(new DomainError('scope_widened', 'the requested scope exceeds the original grant'));
   }
-  return {
-    events: [
-      {
-        type: 'TokenRefreshed',
-        data: {
-          familyId: command.familyId,
-          clientId: command.clientId,
-          jti: command.jti,
-          scopes,
-          accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
-          previousRefreshTokenHash: previous,
-          refreshTokenHash: command.refreshTokenHash,
-          refreshTokenExpiresAt: command.refreshTokenExpiresAt.toISOString(),
-        },
-      },
-    ],
-  };
+  return accept({
+    type: 'TokenRefreshed',
+    data: {
+      familyId: command.familyId,
+      clientId: command.clientId,
+      jti: command.jti,
+      scopes,
+      accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
+      previousRefreshTokenHash: previous,
+      refreshTokenHash: command.refreshTokenHash,
+      refreshTokenExpiresAt: command.refreshTokenExpiresAt.toISOString(),
+    },
+  });
 }
+
+export const familyDecider: Decider<FamilyState, FamilyCommand> = { initialState: initialFamilyState, decide, evolve };

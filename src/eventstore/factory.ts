@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { EsdbEventStore } from './esdb.js';
 import type { EventStore } from './port.js';
-import { PostgresEventStore } from './postgres.js';
+import { PostgresEventStore } from './postgres/index.js';
 
 export function createEventStore(config: Pick<Config, 'eventStoreUrl' | 'appendBatchSize'>, pool: pg.Pool): EventStore {
   return config.eventStoreUrl

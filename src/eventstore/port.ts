@@ -1,4 +1,4 @@
-// The event store port (DESIGN §3). Adapters: ./postgres.ts (embedded default) and ./esdb.ts.
+// The event store port (DESIGN §3). Adapters: ./postgres/ (embedded default) and ./esdb.ts.
 // Positions are global, strictly increasing in commit order; revisions count from 0 per stream.
 
 export const NO_STREAM = 'no_stream';

@@ -9,7 +9,7 @@ import { AuditNames } from '../audit/names.js';
 import { verifyStream } from '../audit/verify.js';
 import { schemas } from '../events/types.js';
 import type { EventFilter } from '../eventstore/port.js';
-import { isUuid } from '../oauth/clients-read.js';
+import { isUuid } from '../oauth/text.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { InvalidRequest, NotFound } from '../oauth/errors.js';
 import { hasControlCharacters, hasUnstorableText } from '../oauth/text.js';

@@ -7,14 +7,13 @@
 
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { findClient, type ClientRecord } from '../oauth/clients-read.js';
+import type { ClientRecord } from '../readmodels/clients.js';
 import { issueCode } from '../oauth/codes.js';
 import { grantConsent, hasConsent } from '../oauth/consents.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { OAuthError } from '../oauth/errors.js';
-import { BUILT_IN_SCOPES, privilegedScopes } from '../oauth/scopes.js';
+import { audienceFor, BUILT_IN_SCOPES, parseScope, privilegedScopes } from '../oauth/scopes.js';
 import { hasControlCharacters } from '../oauth/text.js';
-import { audienceFor, parseScope } from '../oauth/tokens.js';
 import { findUser } from '../users/directory.js';
 import { readForm } from './form.js';
 import { basePath, loginUrl } from './login.js';
@@ -66,7 +65,7 @@ function single(params: Record<string, unknown>, name: string): string | undefin
 async function validate(ctx: WarrantContext, params: Record<string, unknown>): Promise<{ trusted: { redirectUri: string; state: string | undefined }; request?: AuthorizationRequest; error?: RedirectError }> {
   const clientId = single(params, 'client_id');
   if (!clientId) throw new PageError(400, 'Invalid request', 'client_id is missing.');
-  const client = await findClient(ctx.pool, clientId);
+  const client = await ctx.read.clients.find(clientId);
   if (!client || client.revoked) throw new PageError(400, 'Unknown application', 'This application is not registered, or was revoked.');
   const given = single(params, 'redirect_uri');
   let redirectUri: string;
@@ -100,7 +99,7 @@ async function validate(ctx: WarrantContext, params: Record<string, unknown>): P
   try {
     scopes = parseScope(single(params, 'scope')) ?? [];
     const rawResource = single(params, 'resource');
-    if (rawResource !== undefined) resource = audienceFor(ctx, client, rawResource)[0]!;
+    if (rawResource !== undefined) resource = audienceFor(ctx.config, client, rawResource)[0]!;
   } catch (error) {
     if (error instanceof OAuthError) return fail(error.error, error.description);
     throw error;

@@ -6,7 +6,8 @@ import type Router from '@koa/router';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { GRANT_TYPES, type ClientChanges } from '../events/types.js';
-import { clientView, findClient, isUuid, listClients } from '../oauth/clients-read.js';
+import { isUuid } from '../oauth/text.js';
+import { clientView } from '../readmodels/clients.js';
 import { registerClient, revokeClient, rotateClientSecret, updateClient } from '../oauth/clients.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { InvalidClientMetadata, InvalidRedirectUri, InvalidRequest, NotFound } from '../oauth/errors.js';
@@ -116,12 +117,12 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
     const after = typeof koa.query['after'] === 'string' ? koa.query['after'] : undefined;
     if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new InvalidRequest('limit must be an integer from 1 to 200');
     if (after !== undefined && !isUuid(after)) throw new InvalidRequest('after must be a client id');
-    const clients = await listClients(ctx.pool, { limit, ...(after ? { after } : {}), includeRevoked: koa.query['revoked'] === 'true' });
+    const clients = await ctx.read.clients.list({ limit, ...(after ? { after } : {}), includeRevoked: koa.query['revoked'] === 'true' });
     koa.body = { clients: clients.map(clientView), next: clients.length === limit ? clients.at(-1)!.clientId : null };
   });
 
   router.get('/oauth/clients/:id', admin, async (koa) => {
-    const client = await findClient(ctx.pool, idOf(koa.params['id']!));
+    const client = await ctx.read.clients.find(idOf(koa.params['id']!));
     if (!client) throw new NotFound('no such client');
     koa.body = clientView(client);
   });

@@ -3,7 +3,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../oauth/client-auth.js';
-import { findClient } from '../oauth/clients-read.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { BUILT_IN_SCOPES } from '../oauth/scopes.js';
 import { hasUnstorableText, truncate } from '../oauth/text.js';
@@ -69,7 +68,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
       if (!done) return showPage(koa, 409, errorPage('Already handled', 'This code was already approved or denied.'), 'self');
       return showPage(koa, 200, decision === 'approve' ? messagePage('Device connected', 'You can return to your device.') : messagePage('Request denied', 'The device was not connected. You can close this page.'), 'self');
     }
-    const client = await findClient(ctx.pool, pending.clientId);
+    const client = await ctx.read.clients.find(pending.clientId);
     const user = await findUser(ctx.pool, subject);
     return showPage(koa, 200, deviceConsentPage({
       clientName: client?.name ?? 'An application',

@@ -5,9 +5,8 @@
 // details go to the log with the request id).
 
 import type { Middleware } from 'koa';
-import { ProjectionTimeoutError } from '../../projections/waiter.js';
 import { EventStoreError, isWrongExpectedRevision } from '../eventstore/port.js';
-import { isConnectionError } from '../eventstore/postgres.js';
+import { isConnectionError } from '../db/errors.js';
 import { KeyError } from '../keys/keystore.js';
 import { OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
 import type { Metrics } from '../metrics.js';
@@ -15,7 +14,8 @@ import type { RequestState } from './request-id.js';
 
 function classify(error: unknown): OAuthError | undefined {
   if (error instanceof OAuthError) return error;
-  if (error instanceof ProjectionTimeoutError) return new TemporarilyUnavailable('the change is stored but not yet visible everywhere; retry shortly', 1);
+  // The projection waiter's timeout, recognised by its stable code (projections/waiter.ts).
+  if ((error as { code?: unknown }).code === 'ERR_PROJECTION_TIMEOUT') return new TemporarilyUnavailable('the change is stored but not yet visible everywhere; retry shortly', 1);
   if (error instanceof EventStoreError && error.code === 'ERR_EVENT_STORE_UNAVAILABLE') return new TemporarilyUnavailable();
   if (isConnectionError(error)) return new TemporarilyUnavailable();
   // Writers retry a lost optimistic-concurrency race a few times; past that the caller retries.

@@ -3,9 +3,9 @@
 
 import type { Context } from 'koa';
 import { InvalidRequest, RequestTooLarge } from '../oauth/errors.js';
+import type { Params } from '../oauth/params.js';
 import { hasControlCharacters } from '../oauth/text.js';
 
-export type Params = Map<string, string>;
 
 /** The raw body as UTF-8 text, refusing more than `limit` bytes (413) and invalid UTF-8. */
 export async function readBody(ctx: Context, limit: number): Promise<string> {

@@ -6,7 +6,7 @@ import type Router from '@koa/router';
 import { authenticateClient } from '../oauth/client-auth.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { InvalidClient } from '../oauth/errors.js';
-import { introspect } from '../oauth/tokens.js';
+import { introspect } from '../oauth/introspection.js';
 import { readForm } from './form.js';
 import type { RequestState } from './request-id.js';
 import { check, tokenOperationSchema } from './schemas.js';

@@ -6,7 +6,6 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { WarrantContext } from '../oauth/context.js';
 import { TooManyRequests } from '../oauth/rate-limit.js';
-import { findClient } from '../oauth/clients-read.js';
 import { checkLogin, findUser } from '../users/directory.js';
 import { readForm } from './form.js';
 import { errorPage, loginPage, showPage, signedInPage, STYLESHEET, type FormAction } from './pages.js';
@@ -37,7 +36,7 @@ export function loginEndpoints(router: Router<RequestState>, ctx: WarrantContext
   async function formActionFor(returnTo: string): Promise<FormAction> {
     const url = new URL(returnTo, 'http://warrant.invalid');
     if (url.pathname !== `${base}/oauth/authorize`) return 'self';
-    const client = await findClient(ctx.pool, url.searchParams.get('client_id') ?? '').catch(() => undefined);
+    const client = await ctx.read.clients.find(url.searchParams.get('client_id') ?? '');
     const given = url.searchParams.get('redirect_uri');
     const redirectUri = given ?? (client?.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
     return client && redirectUri && client.redirectUris.includes(redirectUri) ? { redirectUri } : 'self';

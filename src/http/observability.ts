@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Middleware } from 'koa';
 import type pg from 'pg';
+import { readCheckpoints } from '../../projections/checkpoints.js';
 import type { RunnerStatus } from '../../projections/runner.js';
 import type { EventStore } from '../eventstore/port.js';
 import type { Metrics } from '../metrics.js';
@@ -39,10 +40,7 @@ async function attempt<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } 
 async function look(deps: ObservabilityDeps) {
   const [head, checkpoints] = await Promise.all([
     attempt(() => deps.store.headPosition()),
-    attempt(async () => {
-      const { rows } = await deps.pool.query<{ name: string; position: string }>('SELECT name, position FROM projection_checkpoints');
-      return new Map(rows.map((row) => [row.name, Number(row.position)]));
-    }),
+    attempt(async () => new Map([...(await readCheckpoints(deps.pool))].map(([name, checkpoint]) => [name, checkpoint.position]))),
   ]);
   const local = new Map(deps.runners().map((status) => [status.name, status]));
   const projections: Record<string, { position: number | null; lag: number | null; runningHere: boolean }> = {};

@@ -4,10 +4,10 @@
 
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { isUuid } from '../oauth/clients-read.js';
+import { isUuid } from '../oauth/text.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { NotFound, OAuthError } from '../oauth/errors.js';
-import { createPersonalToken, listPersonalTokens, revokePersonalToken } from '../oauth/personal.js';
+import { createPersonalToken, listPersonalTokens, revokePersonalToken } from '../oauth/grants/personal-access.js';
 import type { Authenticate } from './authorize.js';
 import { readJson } from './json.js';
 import type { RequestState } from './request-id.js';

@@ -6,7 +6,7 @@
 import type Router from '@koa/router';
 import { authenticateClient } from '../oauth/client-auth.js';
 import type { WarrantContext } from '../oauth/context.js';
-import { revokeToken } from '../oauth/tokens.js';
+import { revokeToken } from '../oauth/revocation.js';
 import { readForm } from './form.js';
 import type { RequestState } from './request-id.js';
 import { check, tokenOperationSchema } from './schemas.js';

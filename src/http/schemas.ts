@@ -2,7 +2,7 @@
 // ignored (RFC 6749 §3.1); known ones must have the right shape.
 
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { Params } from './form.js';
+import type { Params } from '../oauth/params.js';
 import { InvalidRequest } from '../oauth/errors.js';
 
 const ajv = new Ajv({ allErrors: false, strict: true });

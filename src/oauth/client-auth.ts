@@ -2,8 +2,8 @@
 // client_secret_basic, client_secret_post, or none for public clients. One method per request;
 // secrets compared in constant time; every failure is the same invalid_client (401).
 
-import type { Params } from '../http/form.js';
-import type { ClientRecord } from './clients-read.js';
+import type { Params } from './params.js';
+import type { ClientRecord } from '../readmodels/clients.js';
 import type { WarrantContext } from './context.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import { RateLimits } from './rate-limit.js';

@@ -13,10 +13,9 @@
 //   - with no LISTEN connection (epoch 0) nothing is cached: every lookup reads the database.
 // Unknown client ids are never cached, so random ids cannot fill memory.
 
-import type pg from 'pg';
 import type { ProjectionWaiter } from '../../projections/waiter.js';
 import { clientsProjection } from '../../projections/index.js';
-import { findClient, type ClientRecord } from './clients-read.js';
+import type { ClientQueries, ClientRecord } from '../readmodels/clients.js';
 
 interface Entry {
   client: ClientRecord;
@@ -25,13 +24,13 @@ interface Entry {
 }
 
 export class ClientCache {
-  readonly #pool: pg.Pool;
+  readonly #clients: ClientQueries;
   readonly #waiter: ProjectionWaiter;
   readonly #max: number;
   readonly #entries = new Map<string, Entry>();
 
-  constructor(options: { pool: pg.Pool; waiter: ProjectionWaiter; maxEntries?: number }) {
-    this.#pool = options.pool;
+  constructor(options: { clients: ClientQueries; waiter: ProjectionWaiter; maxEntries?: number }) {
+    this.#clients = options.clients;
     this.#waiter = options.waiter;
     this.#max = options.maxEntries ?? 10_000;
   }
@@ -40,12 +39,12 @@ export class ClientCache {
     const known = this.#waiter.known(clientsProjection.name);
     if (known.epoch === 0) {
       void this.#waiter.listen();
-      return findClient(this.#pool, clientId);
+      return this.#clients.find(clientId);
     }
     const entry = this.#entries.get(clientId);
     if (entry && entry.position === known.position && entry.epoch === known.epoch) return entry.client;
     if (entry) this.#entries.delete(clientId);
-    const client = await findClient(this.#pool, clientId);
+    const client = await this.#clients.find(clientId);
     const now = this.#waiter.known(clientsProjection.name);
     if (client && now.position === known.position && now.epoch === known.epoch) {
       if (this.#entries.size >= this.#max) this.#entries.clear();

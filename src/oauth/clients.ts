@@ -1,24 +1,18 @@
 // Registering and managing clients, shared by the CLI and the admin API (/oauth/clients).
 
 import { randomUUID } from 'node:crypto';
-import { projectionsFor } from '../../projections/index.js';
-import { decideClient, evolveClient, initialClientState, type ClientCommand, type ClientState } from '../domain/client.js';
+import { clientDecider, type ClientCommand, type ClientState } from '../domain/client.js';
+import type { Decider } from '../domain/decider.js';
 import { DomainError } from '../domain/errors.js';
-import { GRANT_TYPES, type ClientChanges, type GrantType } from '../events/types.js';
+import type { ClientChanges, GrantType } from '../events/types.js';
 import { EventSchemaError } from '../events/catalogue.js';
-import { isWrongExpectedRevision } from '../eventstore/port.js';
-import { appendAndWait, load } from './aggregate.js';
-import { findClient, type ClientRecord } from './clients-read.js';
+import type { ClientRecord } from '../readmodels/clients.js';
+import { handle } from './aggregate.js';
 import type { Actor, WarrantContext } from './context.js';
 import { InvalidClientMetadata, InvalidRedirectUri, NotFound, OAuthError } from './errors.js';
 import { checkRedirectUris } from './redirect-uris.js';
 import { randomSecret } from './secrets.js';
 import { hasDisplayControls } from './text.js';
-
-const CLIENTS = projectionsFor(['ClientRegistered', 'ClientUpdated', 'ClientSecretRotated', 'ClientRevoked']);
-
-/** Grants a client can be registered for now (the user-facing ones arrive with their endpoints). */
-export const SUPPORTED_GRANTS: readonly GrantType[] = GRANT_TYPES;
 
 export interface NewClient {
   name: string;
@@ -72,29 +66,28 @@ function checkMetadata(command: ClientCommand, state: ClientState): void {
   if (metadata.redirectUris !== undefined) checkRedirectUris(metadata.redirectUris, { confidential });
 }
 
-async function execute(ctx: WarrantContext, clientId: string, command: ClientCommand, actor: Actor): Promise<ClientState> {
-  const stream = `client-${clientId}`;
-  for (let attempt = 0; ; attempt += 1) {
-    const { state } = await load<ClientState>(ctx, stream, initialClientState, evolveClient);
-    let events;
-    try {
-      events = decideClient(command, state);
-      checkMetadata(command, state);
-    } catch (error) {
-      mapDomainError(error);
-    }
-    try {
-      await appendAndWait(ctx, stream, state.revision, events, actor, CLIENTS);
-    } catch (error) {
-      if (isWrongExpectedRevision(error) && attempt < 5 && command.type !== 'Register') continue;
-      mapDomainError(error);
-    }
-    return state;
+// The client decider, with the checks of ./redirect-uris.ts and display-safe names first.
+const checkedClients: Decider<ClientState, ClientCommand> = {
+  ...clientDecider,
+  decide(command, state) {
+    checkMetadata(command, state);
+    return clientDecider.decide(command, state);
+  },
+};
+
+async function execute(ctx: WarrantContext, clientId: string, command: ClientCommand, actor: Actor): Promise<void> {
+  let handled;
+  try {
+    // A registration decides on a new stream: a lost race there is a real conflict, not a retry.
+    handled = await handle(ctx, `client-${clientId}`, checkedClients, command, { actor, retries: command.type === 'Register' ? 0 : 5 });
+  } catch (error) {
+    mapDomainError(error);
   }
+  if (handled.decision.error) mapDomainError(handled.decision.error);
 }
 
 async function reload(ctx: WarrantContext, clientId: string): Promise<ClientRecord> {
-  const client = await findClient(ctx.pool, clientId);
+  const client = await ctx.read.clients.find(clientId);
   if (!client) throw new NotFound('no such client');
   return client;
 }

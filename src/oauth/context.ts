@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { EventStore, MetadataInput } from '../eventstore/port.js';
 import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../logger.js';
+import type { ReadModels } from '../readmodels/index.js';
 import type { Metrics } from '../metrics.js';
 import type { ClientCache } from './client-cache.js';
 import type { RateLimits } from './rate-limit.js';
@@ -14,13 +15,16 @@ import type { Hasher } from './secrets.js';
 
 export interface WarrantContext {
   config: Config;
+  /** For the event store and the waiter; handlers read read models through `read`. */
   pool: pg.Pool;
+  /** Every read of a read model (src/readmodels/). */
+  read: ReadModels;
   store: EventStore;
   waiter: ProjectionWaiter;
   /** Client authentication's view of the clients read model (src/oauth/client-cache.ts). */
   clients: ClientCache;
   keys: KeyStore;
-  /** Per-client and per-address limits at the endpoints that authenticate clients. */
+  /** Failed-authentication and request limits (src/oauth/rate-limit.ts). */
   limits: RateLimits;
   hasher: Hasher;
   logger: Logger;

@@ -7,7 +7,7 @@ import { families } from '../audit/history.js';
 import type { Actor, WarrantContext } from './context.js';
 import { revokeConsents } from './consents.js';
 import { endSubjectSessions } from './sessions.js';
-import { revokeFamily } from './tokens.js';
+import { revokeFamily } from './revocation.js';
 
 export interface SubjectRevoked {
   /** Token families revoked. */

@@ -59,3 +59,10 @@ export function truncate(value: string, max: number): string {
   const cut = value.slice(0, max);
   return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Client ids, family ids and user ids are UUIDs: anything else is refused before a query. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

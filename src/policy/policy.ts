@@ -15,8 +15,8 @@ import type { KeyStore } from '../keys/keystore.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { AccessTokenError, verifyAccessToken, type AccessTokenClaims, type KeySource } from '../oauth/access-token.js';
 import { BearerError, OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
-import { isConnectionError } from '../eventstore/postgres.js';
-import { RevocationLookup } from './revocation.js';
+import { isConnectionError } from '../db/errors.js';
+import { RevocationLookup } from '../readmodels/revocation-lookup.js';
 
 export interface AuthState {
   subject: string;

@@ -3,10 +3,10 @@
 // revoking them works too. A dedicated first-party "testing" client owns user tokens.
 
 import { randomUUID } from 'node:crypto';
-import { findClient, type ClientRecord } from '../oauth/clients-read.js';
+import type { ClientRecord } from '../readmodels/clients.js';
 import { registerClient } from '../oauth/clients.js';
 import type { WarrantContext } from '../oauth/context.js';
-import { issueTokens } from '../oauth/tokens.js';
+import { issueTokens } from '../oauth/issue.js';
 
 export interface ActingAsOptions {
   subject: string;
@@ -35,7 +35,7 @@ const testingClients = new WeakMap<WarrantContext, Promise<ClientRecord>>();
 
 async function clientFor(ctx: WarrantContext, clientId: string | undefined, scopes: string[], grant: 'personal_access' | 'client_credentials'): Promise<ClientRecord> {
   if (clientId) {
-    const found = await findClient(ctx.pool, clientId);
+    const found = await ctx.read.clients.find(clientId);
     if (!found) throw new Error(`actingAs: no client ${clientId}`);
     return found;
   }

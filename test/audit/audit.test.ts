@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import { updateClient } from '../../src/oauth/clients.js';
-import { findClient } from '../../src/oauth/clients-read.js';
-import { issueTokens } from '../../src/oauth/tokens.js';
+import { issueTokens } from '../../src/oauth/issue.js';
 import { createUser } from '../../src/users/directory.js';
 import { delay, revokedEvent } from '../support/events.js';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
@@ -43,7 +42,7 @@ describe('audit API', function () {
     admin = await tokenFor('warrant:admin');
     // A family: issued → refreshed ×3 → revoked, with time between steps.
     app = await server.client({ grantTypes: ['refresh_token', 'authorization_code'], scopes: ['read', 'write'] });
-    const record = (await findClient(server.auth.pool, app.id))!;
+    const record = (await server.auth.context.read.clients.find(app.id))!;
     const issued = await issueTokens(server.auth.context, {
       client: record, subject: 'frank', grantType: 'authorization_code', scopes: ['read', 'write'], audience: [server.url], withRefresh: true, actor: { actor: 'frank' },
     });
@@ -154,7 +153,10 @@ describe('audit API', function () {
     expect(forbidden.status).to.equal(403);
     const revoked = await fetch(`${server.url}/oauth/subjects/gina/revoke`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
     expect(await revoked.json()).to.deep.equal({ subject: 'gina', revoked: 3, sessions_ended: 0, consents_forgotten: 0 });
-    for (const t of grace) expect(await server.auth.policy.authenticate(t.authorization).then(() => 'accepted', () => 'refused')).to.equal('refused');
+    for (const t of grace) {
+      const refused = await server.auth.policy.authenticate(t.authorization).then(() => undefined, (error: { error: string; description: string }) => error);
+      expect(refused).to.include({ error: 'invalid_token', description: 'the access token was revoked' });
+    }
     const after = await call('/audit/subjects/gina/tokens');
     expect(after.body.families.map((f: { status: string }) => f.status)).to.deep.equal(['revoked', 'revoked', 'revoked']);
     const events = await server.auth.store.readStream(`token-${grace[0]!.familyId}`);
@@ -164,7 +166,7 @@ describe('audit API', function () {
   it('names beside ids: client_name replayed from the client stream (renames included, read model ignored), username from the user directory, each client stream replayed once per request', async () => {
     const lena = await createUser(server.auth.pool, 'lena', 'correct horse battery');
     const crm = await server.client({ name: 'CRM', grantTypes: ['authorization_code', 'refresh_token'], scopes: ['read'] });
-    const record = (await findClient(server.auth.pool, crm.id))!;
+    const record = (await server.auth.context.read.clients.find(crm.id))!;
     const issued = [];
     for (let i = 0; i < 3; i += 1) {
       issued.push(await issueTokens(server.auth.context, { client: record, subject: lena.userId, grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: lena.userId } }));

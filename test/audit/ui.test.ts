@@ -8,8 +8,8 @@ import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import type { Page } from 'playwright-core';
 import { revokeClient } from '../../src/oauth/clients.js';
-import { findClient } from '../../src/oauth/clients-read.js';
-import { issueTokens, revokeFamily } from '../../src/oauth/tokens.js';
+import { issueTokens } from '../../src/oauth/issue.js';
+import { revokeFamily } from '../../src/oauth/revocation.js';
 import { createUser, type User } from '../../src/users/directory.js';
 import { launchBrowser } from '../support/browser.js';
 import { delay } from '../support/events.js';
@@ -41,7 +41,7 @@ describe('GET /audit/ui (headless Chromium)', function () {
     batch = await server.client({ name: 'Nightly Batch', grantTypes: ['client_credentials'], scopes: ['read'] });
 
     const issued = await issueTokens(server.auth.context, {
-      client: (await findClient(server.auth.pool, ledger.id))!, subject: kim.userId, grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: kim.userId },
+      client: (await server.auth.context.read.clients.find(ledger.id))!, subject: kim.userId, grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: kim.userId },
     });
     ledgerFamily = { familyId: issued.familyId, firstJti: decodeJwt(issued.access_token).jti! };
     let refresh = issued.refresh_token!;
@@ -55,12 +55,12 @@ describe('GET /audit/ui (headless Chromium)', function () {
     expect((await postForm(`${server.url}/oauth/revoke`, { token: access }, { authorization: basic(ledger.id, ledger.secret) })).status).to.equal(200);
 
     payrollFamily = (await issueTokens(server.auth.context, {
-      client: (await findClient(server.auth.pool, payroll.id))!, subject: kim.userId, grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: false, actor: { actor: kim.userId },
+      client: (await server.auth.context.read.clients.find(payroll.id))!, subject: kim.userId, grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: false, actor: { actor: kim.userId },
     })).familyId;
     await revokeFamily(server.auth.context, payrollFamily, 'admin', { actor: 'admin:ops' });
 
     // More families than one page of the list (50).
-    const batchRecord = (await findClient(server.auth.pool, batch.id))!;
+    const batchRecord = (await server.auth.context.read.clients.find(batch.id))!;
     batchFamilies = [];
     for (let i = 0; i < 52; i += 1) {
       batchFamilies.push((await issueTokens(server.auth.context, { client: batchRecord, subject: batch.id, grantType: 'client_credentials', scopes: ['read'], audience: [server.url], withRefresh: false, actor: { actor: batch.id } })).familyId);

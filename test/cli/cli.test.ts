@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { seedHistory } from '../support/events.js';
 import { run } from '../support/process.js';

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { EventCatalogue } from '../../src/events/catalogue.js';
 import { verifyChain } from '../../src/eventstore/chain.js';
 import { ANY, NO_STREAM, WrongExpectedRevisionError, type RecordedEvent } from '../../src/eventstore/port.js';
-import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { createPool } from '../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { delay, revokedEvent } from '../support/events.js';

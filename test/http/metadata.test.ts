@@ -4,17 +4,11 @@ import { expect } from 'chai';
 import { decodeProtectedHeader } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { readStoredKeys, rotateKeys } from '../../src/keys/keystore.js';
-import { basic, insecure, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { basic, insecure, postForm, startTestServer, useTestServer } from '../support/server.js';
 
 describe('metadata and keys', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ config: { scopes: { read: 'Read your data' } } });
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer({ config: { scopes: { read: 'Read your data' } } });
 
   it('GET /.well-known/oauth-authorization-server lists the issuer, every endpoint, grants, auth methods, scopes and S256', async () => {
     const metadata = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;

@@ -2,20 +2,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { findClient } from '../../src/oauth/clients-read.js';
-import { issueTokens } from '../../src/oauth/tokens.js';
+import { issueTokens } from '../../src/oauth/issue.js';
 import { revokedEvent } from '../support/events.js';
-import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { basic, postForm, startTestServer, useTestServer } from '../support/server.js';
 
 describe('metrics and readiness', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer();
 
   const metric = (text: string, line: string) => {
     const found = text.split('\n').find((l) => l.startsWith(line));
@@ -26,7 +19,7 @@ describe('metrics and readiness', function () {
     const c = await server.client({ grantTypes: ['client_credentials', 'refresh_token', 'authorization_code'], scopes: ['read'] });
     const cc = await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(c.id, c.secret) });
     await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(c.id, 'wrong') });
-    const issued = await issueTokens(server.auth.context, { client: (await findClient(server.auth.pool, c.id))!, subject: 'm', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: 'm' } });
+    const issued = await issueTokens(server.auth.context, { client: (await server.auth.context.read.clients.find(c.id))!, subject: 'm', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: 'm' } });
     await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: issued.refresh_token! }, { authorization: basic(c.id, c.secret) });
     await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: issued.refresh_token! }, { authorization: basic(c.id, c.secret) }); // reuse
     await postForm(`${server.url}/oauth/revoke`, { token: cc.body.access_token }, { authorization: basic(c.id, c.secret) });

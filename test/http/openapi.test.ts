@@ -2,17 +2,11 @@
 
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { expect } from 'chai';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { useTestServer } from '../support/server.js';
 
 describe('GET /openapi.json', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer();
 
   it('validates as OpenAPI 3.1 and matches the routes, method by method', async () => {
     const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };

@@ -2,24 +2,17 @@
 
 import { expect } from 'chai';
 import * as oauth from 'oauth4webapi';
-import { findClient } from '../../src/oauth/clients-read.js';
 import { revokeClient } from '../../src/oauth/clients.js';
-import { issueTokens } from '../../src/oauth/tokens.js';
-import { basic, insecure, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { issueTokens } from '../../src/oauth/issue.js';
+import { basic, insecure, postForm, startTestServer, type TestServer, useTestServer } from '../support/server.js';
 
 describe('POST /oauth/revoke and POST /oauth/introspect', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer();
 
   async function tokens() {
     const registered = await server.client({ grantTypes: ['client_credentials', 'refresh_token', 'authorization_code'], scopes: ['read', 'write'] });
-    const record = (await findClient(server.auth.pool, registered.id))!;
+    const record = (await server.auth.context.read.clients.find(registered.id))!;
     const issued = await issueTokens(server.auth.context, {
       client: record, subject: 'carol', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: 'carol' },
     });
@@ -160,7 +153,7 @@ describe('POST /oauth/revoke and POST /oauth/introspect', function () {
 
     it('revocation answers 503 temporarily_unavailable with Retry-After (RFC 7009 §2.2.1), and the revocation still lands', async () => {
       const registered = await slow.client({ grantTypes: ['refresh_token', 'authorization_code'] });
-      const record = (await findClient(slow.auth.pool, registered.id))!;
+      const record = (await slow.auth.context.read.clients.find(registered.id))!;
       const issued = await issueTokens(slow.auth.context, {
         client: record, subject: 'dave', grantType: 'authorization_code', scopes: ['read'], audience: [slow.url], withRefresh: true, actor: { actor: 'dave' },
       });

@@ -4,7 +4,7 @@
 
 import net from 'node:net';
 import { expect } from 'chai';
-import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { basic, postForm, useTestServer } from '../support/server.js';
 
 /** Opens a raw connection, sends `first`, then one byte of `drip` every `everyMs`; resolves with what came back and when the server closed. */
 function slowClient(url: string, first: string, drip: string, everyMs: number): Promise<{ response: string; closedAfterMs: number }> {
@@ -34,13 +34,7 @@ function slowClient(url: string, first: string, drip: string, everyMs: number): 
 
 describe('slow clients', function () {
   this.timeout(30_000);
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ config: { headersTimeoutMs: 600, requestTimeoutMs: 1500 } });
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer({ config: { headersTimeoutMs: 600, requestTimeoutMs: 1500 } });
 
   it('headers sent a byte at a time: 408 and closed after the headers timeout, while others are served', async () => {
     const c = await server.client({ grantTypes: ['client_credentials'], scopes: ['read'] });

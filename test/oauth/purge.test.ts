@@ -2,28 +2,22 @@
 // (the failure of laravel/passport#1818).
 
 import { expect } from 'chai';
-import { findClient } from '../../src/oauth/clients-read.js';
-import { purge } from '../../src/oauth/purge.js';
-import { issueTokens, revokeFamily } from '../../src/oauth/tokens.js';
+import { purge } from '../../src/readmodels/purge.js';
+import { issueTokens } from '../../src/oauth/issue.js';
+import { revokeFamily } from '../../src/oauth/revocation.js';
 import { run } from '../support/process.js';
-import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { basic, postForm, useTestServer } from '../support/server.js';
 
 describe('warrant purge', function () {
   this.timeout(60_000);
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer();
 
   const count = async (table: string, familyId: string) =>
     (await server.auth.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE family_id = $1`, [familyId])).rows[0]!.n;
 
   it('removes expired and revoked families, keeps events, and never breaks a refresh chain that is still valid', async () => {
     const c = await server.client({ grantTypes: ['refresh_token', 'authorization_code'], scopes: ['read'] });
-    const client = (await findClient(server.auth.pool, c.id))!;
+    const client = (await server.auth.context.read.clients.find(c.id))!;
     const issue = async (msAgo: number) => {
       const real = server.auth.context.clock;
       server.auth.context.clock = () => new Date(Date.now() - msAgo);
@@ -73,7 +67,7 @@ describe('warrant purge', function () {
   it('works in chunks of its own transaction each and reports progress after every chunk', async () => {
     await purge(server.auth.pool, { expired: false, revoked: true, hours: 0 }); // what earlier tests revoked
     const c = await server.client({ grantTypes: ['refresh_token', 'authorization_code'], scopes: ['read'] });
-    const client = (await findClient(server.auth.pool, c.id))!;
+    const client = (await server.auth.context.read.clients.find(c.id))!;
     const families = await Promise.all(Array.from({ length: 5 }, () =>
       issueTokens(server.auth.context, { client, subject: 'chunks', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: 'p' } })));
     for (const family of families) await revokeFamily(server.auth.context, family.familyId, 'admin', { actor: 'admin:test' });

@@ -297,7 +297,7 @@ describe('createPolicy (protected APIs)', function () {
     expect(res.body).to.include({ subject: 'zoe' });
     const machine = await server.auth.actingAsClient({ scopes: ['jobs'] });
     expect((await get(`${api.url}/machine`, machine.authorization)).body).to.include({ clientId: machine.clientId });
-    const { revokeFamily } = await import('../../src/oauth/tokens.js');
+    const { revokeFamily } = await import('../../src/oauth/revocation.js');
     await revokeFamily(server.auth.context, user.familyId, 'admin', { actor: 'admin:test' });
     expect((await get(`${api.url}/reports`, user.authorization)).status).to.equal(401);
   });

@@ -11,7 +11,7 @@ import {
   type Projection,
 } from '../../projections/index.js';
 import { sql } from '../../projections/types.js';
-import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { delay, revokedEvent, seedHistory } from '../support/events.js';
 
@@ -118,6 +118,28 @@ describe('projections', () => {
 
     const rebuilt = await rebuildProjection({ pool: db.pool, store, projection: { ...tally, tables: ['tally', 'tally_seen'] }, swap: false });
     expect(await dumpTables(db.pool, ['tally', 'tally_seen'], rebuilt.schema)).to.deep.equal(live);
+  });
+
+  it('when the database refuses the SQL of event N, the rows of its batch and the checkpoint both stay as they were (one transaction)', async () => {
+    for (let i = 0; i < 25; i += 1) await store.append(`token-${randomUUID()}`, [revokedEvent()], { expectedRevision: 'no_stream' });
+    const failAt = 17;
+    // The handler itself succeeds; PostgreSQL refuses its statement (a duplicate key), after the
+    // batch's earlier statements and the checkpoint update were already sent in the same pipeline.
+    const refusedInDatabase: Projection = {
+      ...tally,
+      handle: (event) => (event.position === failAt ? [sql('INSERT INTO tally_seen (position) VALUES ($1)', 1)] : tally.handle(event)),
+    };
+    const first = runner(refusedInDatabase, { maxBatch: 10 });
+    first.start();
+    await waitUntil(() => first.status().lastError !== null);
+    await first.stop();
+    expect(first.status().lastError).to.contain('duplicate key');
+    // Batches 1..10 committed; batch 11..20 holds event 17: none of its rows, and the checkpoint at 10.
+    const checkpoint = await db.pool.query("SELECT position FROM projection_checkpoints WHERE name = 'tally'");
+    expect(Number(checkpoint.rows[0].position)).to.equal(10);
+    const seen = (await dumpTables(db.pool, ['tally_seen']))['tally_seen'] as { position: string }[];
+    expect(seen.map((row) => Number(row.position)).sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect((await dumpTables(db.pool, ['tally']))['tally']).to.deep.equal([{ type: 'TokenRevoked', n: 10 }]);
   });
 
   it('two runners on one database: only one applies events; stop it and the other takes over', async () => {

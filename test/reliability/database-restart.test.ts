@@ -11,7 +11,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
-import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { expectReadModelsEqualRebuild } from '../support/consistency.js';
 import { claims, Nodes, type WarrantNode } from '../support/nodes.js';

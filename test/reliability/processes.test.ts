@@ -7,7 +7,7 @@
 
 import { expect } from 'chai';
 import { projections } from '../../projections/index.js';
-import { PostgresEventStore } from '../../src/eventstore/postgres.js';
+import { PostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { expectReadModelsEqualRebuild } from '../support/consistency.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { claims, Nodes, type WarrantNode } from '../support/nodes.js';
@@ -96,29 +96,43 @@ describe('several processes, and kill -9', function () {
     let stop = false;
     const worker = async () => {
       while (!stop) {
+        let response;
         try {
-          const response = await Nodes.token(target, client.authorization);
-          if (response.status === 200) answered.push(claims(response.body.access_token as string).jti);
-          else expect(response.status, JSON.stringify(response.body)).to.equal(503);
+          response = await Nodes.token(target, client.authorization);
         } catch {
           failed += 1; // the connection died with the process: no answer, nothing promised
           await new Promise((resolve) => setTimeout(resolve, 20));
+          continue;
         }
+        // Outside the try: a wrong answer fails the test instead of counting as a dead connection.
+        if (response.status === 200) answered.push(claims(response.body.access_token as string).jti);
+        else expect(response.status, JSON.stringify(response.body)).to.equal(503);
       }
     };
-    const workers = Array.from({ length: 8 }, worker);
-    await until('150 tokens under load', 30_000, async () => (answered.length >= 150 ? true : undefined));
+    // Awaited from the start, so a worker's failed expectation fails this test when it happens.
+    let failure: unknown;
+    const workers = Promise.all(Array.from({ length: 8 }, worker)).catch((error: unknown) => {
+      failure = error;
+      stop = true;
+    });
+    // Waits for `n` answered tokens, or for a worker's failure, which it then throws.
+    const answeredAtLeast = async (what: string, n: number) => {
+      await until(what, 30_000, async () => (failure !== undefined || answered.length >= n ? true : undefined));
+      if (failure) throw failure;
+    };
+    await answeredAtLeast('150 tokens under load', 150);
     await nodes.kill(victim);
     target = other;
     const before = answered.length;
-    await until('100 more tokens from the survivor', 30_000, async () => (answered.length >= before + 100 ? true : undefined));
+    await answeredAtLeast('100 more tokens from the survivor', before + 100);
     const restarted = await nodes.start(victim.port);
     live = [...live.filter((node) => node !== victim), restarted];
     target = restarted;
     const again = answered.length;
-    await until('100 more from the restarted node', 30_000, async () => (answered.length >= again + 100 ? true : undefined));
+    await answeredAtLeast('100 more from the restarted node', again + 100);
     stop = true;
-    await Promise.all(workers);
+    await workers;
+    if (failure) throw failure;
 
     expect(failed).to.be.greaterThan(0); // the kill really happened mid-load
     const { rows } = await db.pool.query<{ jti: string; n: number }>(

@@ -5,25 +5,19 @@
 import { createPublicKey } from 'node:crypto';
 import { expect } from 'chai';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { findClient } from '../../src/oauth/clients-read.js';
-import { issueCode, s256 } from '../../src/oauth/codes.js';
-import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { issueCode } from '../../src/oauth/codes.js';
+import { s256 } from '../../src/oauth/grants/authorization-code.js';
+import { basic, postForm, useTestServer } from '../support/server.js';
 
 const REDIRECT = 'https://app.example/callback';
 const VERIFIER = 'k'.repeat(43);
 
 describe('attacks', function () {
   this.timeout(30_000);
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const server = useTestServer();
 
   const codeFor = async (clientId: string, challenge: string | null) => {
-    const client = (await findClient(server.auth.pool, clientId))!;
+    const client = (await server.auth.context.read.clients.find(clientId))!;
     return issueCode(server.auth.context, {
       client, subject: 'victim', redirectUri: REDIRECT, scopes: ['read'], codeChallenge: challenge, codeChallengeMethod: challenge ? 'S256' : null, resource: null, sessionId: null, actor: { actor: 'test' },
     });

@@ -8,7 +8,7 @@ import { RateLimits } from '../../src/oauth/rate-limit.js';
 import { createUser } from '../../src/users/directory.js';
 import { createTestDatabase } from '../support/db.js';
 import { Nodes } from '../support/nodes.js';
-import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
+import { basic, postForm, startTestServer, type TestServer, useTestServer } from '../support/server.js';
 
 describe('rate limits', function () {
   this.timeout(30_000);
@@ -116,13 +116,7 @@ describe('rate limits', function () {
   });
 
   describe('at the token endpoint', () => {
-    let server: TestServer;
-    before(async () => {
-      server = await startTestServer({ config: { rateLimitFailures: 5, rateLimitWindow: 2 } });
-    });
-    after(async () => {
-      await server.stop();
-    });
+    const server = useTestServer({ config: { rateLimitFailures: 5, rateLimitWindow: 2 } });
 
     it('after 5 wrong secrets: 429 with Retry-After and OAuth error JSON, even for the right secret; fine again after the window', async () => {
       const c = await server.client({ grantTypes: ['client_credentials'], scopes: ['read'] });

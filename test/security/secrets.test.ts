@@ -7,8 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { createLogger } from '../../src/logger.js';
-import { findClient } from '../../src/oauth/clients-read.js';
-import { issueTokens } from '../../src/oauth/tokens.js';
+import { issueTokens } from '../../src/oauth/issue.js';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
 
 describe('secrets never stored or logged in plain form', function () {
@@ -51,7 +50,7 @@ describe('secrets never stored or logged in plain form', function () {
     await postForm(`${server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basic(app.client_id, wrong) });
     secrets.push(wrong);
 
-    const record = (await findClient(server.auth.pool, app.client_id))!;
+    const record = (await server.auth.context.read.clients.find(app.client_id))!;
     const issued = await issueTokens(server.auth.context, {
       client: record, subject: 'erin', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], withRefresh: true, actor: { actor: 'erin' },
     });

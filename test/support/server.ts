@@ -89,3 +89,24 @@ export async function postForm(url: string, form: Record<string, string> | strin
 export function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
+
+/**
+ * One real server for a describe block: started in `before`, stopped in `after`. The returned
+ * object stands for the running server (its properties are read when a test runs, after `before`).
+ */
+export function useTestServer(options: Parameters<typeof startTestServer>[0] = {}): TestServer {
+  let running: TestServer | undefined;
+  before(async () => {
+    running = await startTestServer(options);
+  });
+  after(async () => {
+    await running?.stop();
+  });
+  return new Proxy({} as TestServer, {
+    get(_target, property) {
+      if (!running) throw new Error(`the test server is not running yet (reading ${String(property)} outside a test or hook)`);
+      const value = Reflect.get(running, property) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(running) : value;
+    },
+  });
+}

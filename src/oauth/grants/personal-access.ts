@@ -3,13 +3,14 @@
 // use, are `personal_access` token families (so they appear in the audit history and can be
 // revoked like any other), and have no refresh token.
 
-import type pg from 'pg';
-import { findClient, type ClientRecord } from './clients-read.js';
-import { registerClient } from './clients.js';
-import type { Actor, WarrantContext } from './context.js';
-import { InvalidRequest, InvalidScope, NotFound } from './errors.js';
-import { BUILT_IN_SCOPES, refusePrivileged } from './scopes.js';
-import { issueTokens, parseScope, revokeFamily } from './tokens.js';
+import type { ClientRecord } from '../../readmodels/clients.js';
+import type { PersonalTokenRow } from '../../readmodels/tokens.js';
+import { registerClient } from '../clients.js';
+import type { Actor, WarrantContext } from '../context.js';
+import { InvalidRequest, InvalidScope, NotFound } from '../errors.js';
+import { issueTokens } from '../issue.js';
+import { revokeFamily } from '../revocation.js';
+import { BUILT_IN_SCOPES, parseScope, refusePrivileged } from '../scopes.js';
 
 const clients = new WeakMap<WarrantContext, Promise<ClientRecord>>();
 
@@ -18,10 +19,8 @@ export async function personalAccessClient(ctx: WarrantContext): Promise<ClientR
   let client = clients.get(ctx);
   if (!client) {
     client = (async () => {
-      const { rows } = await ctx.pool.query<{ client_id: string }>(
-        "SELECT client_id FROM clients WHERE name = 'Personal Access Client' AND first_party AND NOT revoked AND 'personal_access' = ANY(grant_types) ORDER BY created_at LIMIT 1",
-      );
-      const existing = rows[0] && (await findClient(ctx.pool, rows[0].client_id));
+      const id = await ctx.read.clients.personalAccessClientId();
+      const existing = id && (await ctx.read.clients.find(id));
       if (existing) return existing;
       return (await registerClient(ctx, { name: 'Personal Access Client', grantTypes: ['personal_access'], scopes: [], firstParty: true }, { actor: 'system' })).client;
     })();
@@ -39,6 +38,8 @@ export interface PersonalToken {
   expires_at: string;
   revoked: boolean;
 }
+
+const view = (row: PersonalTokenRow): PersonalToken => ({ id: row.id, name: row.name, scopes: row.scopes, created_at: row.createdAt.toISOString(), expires_at: row.expiresAt.toISOString(), revoked: row.revoked });
 
 export async function createPersonalToken(ctx: WarrantContext, input: { subject: string; name: string; scopes: readonly string[]; actor: Actor }): Promise<PersonalToken & { access_token: string }> {
   const name = input.name.trim();
@@ -75,26 +76,13 @@ export async function createPersonalToken(ctx: WarrantContext, input: { subject:
   };
 }
 
-export async function listPersonalTokens(ctx: WarrantContext, subject: string): Promise<PersonalToken[]> {
-  const { rows } = await ctx.pool.query<{ family_id: string; name: string; scopes: string[]; created_at: Date; access_expires_at: Date; revoked: boolean }>(
-    `SELECT family_id, name, scopes, created_at, access_expires_at, revoked FROM token_families
-      WHERE subject = $1 AND grant_type = 'personal_access' AND name IS NOT NULL AND name <> 'actingAs'
-      ORDER BY created_at, family_id`,
-    [subject],
-  );
-  return rows.map((r) => ({ id: r.family_id, name: r.name, scopes: r.scopes, created_at: r.created_at.toISOString(), expires_at: r.access_expires_at.toISOString(), revoked: r.revoked }));
+export async function listPersonalTokens(ctx: Pick<WarrantContext, 'read'>, subject: string): Promise<PersonalToken[]> {
+  return (await ctx.read.tokens.personal({ subject })).map(view);
 }
 
 /** Every user's personal access tokens, or one user's (the CLI's `token list`), with usernames. */
-export async function listAllPersonalTokens(pool: pg.Pool, options: { subject?: string } = {}): Promise<(PersonalToken & { subject: string; username: string | null })[]> {
-  const { rows } = await pool.query<{ family_id: string; subject: string; username: string | null; name: string; scopes: string[]; created_at: Date; access_expires_at: Date; revoked: boolean }>(
-    `SELECT f.family_id, f.subject, u.username, f.name, f.scopes, f.created_at, f.access_expires_at, f.revoked
-       FROM token_families f LEFT JOIN users u ON u.user_id::text = f.subject
-      WHERE f.grant_type = 'personal_access' AND f.name IS NOT NULL AND f.name <> 'actingAs' AND ($1::text IS NULL OR f.subject = $1)
-      ORDER BY f.created_at, f.family_id`,
-    [options.subject ?? null],
-  );
-  return rows.map((r) => ({ id: r.family_id, subject: r.subject, username: r.username, name: r.name, scopes: r.scopes, created_at: r.created_at.toISOString(), expires_at: r.access_expires_at.toISOString(), revoked: r.revoked }));
+export async function listAllPersonalTokens(ctx: Pick<WarrantContext, 'read'>, options: { subject?: string } = {}): Promise<(PersonalToken & { subject: string; username: string | null })[]> {
+  return (await ctx.read.tokens.personal(options)).map((row) => ({ ...view(row), subject: row.subject, username: row.username }));
 }
 
 export async function revokePersonalToken(ctx: WarrantContext, subject: string, id: string, actor: Actor): Promise<void> {

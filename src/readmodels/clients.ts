@@ -1,4 +1,4 @@
-// Client lookups in the `clients` read model (one indexed query each).
+// Reads of the `clients` read model (written by projections/clients.ts): one indexed query each.
 
 import type pg from 'pg';
 import type { ClientRegistered, GrantType } from '../events/types.js';
@@ -31,11 +31,7 @@ interface ClientRow {
 const COLUMNS = `client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, resources, first_party,
   access_token_ttl, refresh_token_ttl, revoked, created_at, updated_at`;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
+import { isUuid } from '../oauth/text.js';
 
 function toRecord(row: ClientRow): ClientRecord {
   return {
@@ -56,21 +52,39 @@ function toRecord(row: ClientRow): ClientRecord {
   };
 }
 
-export async function findClient(pool: pg.Pool, clientId: string): Promise<ClientRecord | undefined> {
-  if (!isUuid(clientId)) return undefined;
-  const { rows } = await pool.query<ClientRow>(`SELECT ${COLUMNS} FROM clients WHERE client_id = $1`, [clientId]);
-  return rows[0] && toRecord(rows[0]);
-}
+export class ClientQueries {
+  constructor(private readonly pool: pg.Pool) {}
 
-/** Keyset pagination by client id: `after` is the last id of the previous page. */
-export async function listClients(pool: pg.Pool, options: { after?: string; limit: number; includeRevoked?: boolean }): Promise<ClientRecord[]> {
-  const { rows } = await pool.query<ClientRow>(
-    `SELECT ${COLUMNS} FROM clients
-      WHERE ($1::uuid IS NULL OR client_id > $1::uuid) AND ($2 OR NOT revoked)
-      ORDER BY client_id LIMIT $3`,
-    [options.after ?? null, options.includeRevoked ?? false, options.limit],
-  );
-  return rows.map(toRecord);
+  async find(clientId: string): Promise<ClientRecord | undefined> {
+    if (!isUuid(clientId)) return undefined;
+    const { rows } = await this.pool.query<ClientRow>(`SELECT ${COLUMNS} FROM clients WHERE client_id = $1`, [clientId]);
+    return rows[0] && toRecord(rows[0]);
+  }
+
+  /** Keyset pagination by client id: `after` is the last id of the previous page. */
+  async list(options: { after?: string; limit: number; includeRevoked?: boolean }): Promise<ClientRecord[]> {
+    const { rows } = await this.pool.query<ClientRow>(
+      `SELECT ${COLUMNS} FROM clients
+        WHERE ($1::uuid IS NULL OR client_id > $1::uuid) AND ($2 OR NOT revoked)
+        ORDER BY client_id LIMIT $3`,
+      [options.after ?? null, options.includeRevoked ?? false, options.limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** The personal access client (first party, grant personal_access), the oldest if several. */
+  async personalAccessClientId(): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ client_id: string }>(
+      "SELECT client_id FROM clients WHERE name = 'Personal Access Client' AND first_party AND NOT revoked AND 'personal_access' = ANY(grant_types) ORDER BY created_at LIMIT 1",
+    );
+    return rows[0]?.client_id;
+  }
+
+  /** The longest access-token lifetime any client has (keys retire after it). */
+  async longestAccessTokenTtl(): Promise<number | null> {
+    const { rows } = await this.pool.query<{ ttl: number | null }>('SELECT max(access_token_ttl) AS ttl FROM clients');
+    return rows[0]?.ttl ?? null;
+  }
 }
 
 /** The public view of a client: never its secret hash. */

@@ -1,0 +1,204 @@
+// The append transactions, SQL next to its typed callers: a fast path for a batch that only starts
+// new streams (one round trip), and the general path that checks each append's expected revision.
+//
+// Ordering guarantee: every append transaction takes one transaction-scoped advisory lock
+// before it reads the head position, and keeps it until it commits. PostgreSQL releases
+// transaction locks only after the commit is visible, so the transaction that gets the next
+// positions cannot become visible before the one holding earlier positions. Positions are
+// therefore gapless and in commit order, and a reader that sees position p sees every position
+// below p: a subscriber reading `position > checkpoint` can never skip a late commit.
+//
+// A batch that only starts new streams (token families, codes, device requests: the hot path)
+// needs nothing read first and is sent as one round trip; the chain's hashes do not cover
+// positions, so they are computed before the positions are known.
+
+import pg from 'pg';
+import { isConnectionError } from '../../db/errors.js';
+import { LOCK_NAMESPACE, LockKey } from '../../db/locks.js';
+import { corked, settle } from '../../db/pipeline.js';
+import {
+  EventStoreError,
+  NO_STREAM,
+  WrongExpectedRevisionError,
+  revisionMatches,
+  type AppendResult,
+  type ExpectedRevision,
+  type RecordedEvent,
+} from '../port.js';
+import { sealEvents, type PreparedEvent, type SealedEvent } from '../seal.js';
+
+/** The channel every append transaction notifies, with the log's new head, as it commits. */
+export const EVENTS_CHANNEL = 'warrant_events';
+
+/** One caller's append: its events, prepared but not yet placed. */
+export interface AppendRequest {
+  streamId: string;
+  prepared: PreparedEvent[];
+  expected: ExpectedRevision;
+}
+
+export type Outcome = { ok: true; result: AppendResult } | { ok: false; error: Error };
+
+/** Test hook: runs inside the append transaction, after the insert, before COMMIT. */
+export type BeforeCommit = (events: readonly RecordedEvent[]) => Promise<void>;
+
+/**
+ * One event as a row of the JSON document an append inserts with jsonb_to_recordset: the event
+ * JSON goes in as it is, with no array-literal escaping, and PostgreSQL parses it once. `lead`
+ * places it (its position, or its order in the batch).
+ */
+function eventRow(e: SealedEvent, lead: string): string {
+  return `{${lead},"stream_id":${JSON.stringify(e.streamId)},"revision":${e.revision},"event_id":${JSON.stringify(e.metadata.eventId)},"type":${JSON.stringify(e.type)},"version":${e.version},"data":${e.dataJson},"metadata":${e.metadataJson},"hash":"${e.hash}"}`;
+}
+
+/** Writes a batch of appends in one transaction on `client`: one outcome per append, in order. */
+export async function transact(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined): Promise<Outcome[]> {
+  // The hottest appends start new streams (a token family, a code, a device request): then
+  // nothing needs reading first, and the batch is one round trip. If a stream turns out to
+  // exist, or anything else fails, nothing was written and the general path decides per append.
+  if (batch.every((append) => append.expected === NO_STREAM) && new Set(batch.map((append) => append.streamId)).size === batch.length) {
+    const outcomes = await transactNewStreams(client, batch, beforeCommit);
+    if (outcomes) return outcomes;
+  }
+  return transactGeneral(client, batch, beforeCommit);
+}
+
+/**
+ * One round trip: begin, take the append lock, insert every event at positions counted on from
+ * the log's head (read by the INSERT itself, after the lock is held: READ COMMITTED gives each
+ * statement a fresh snapshot), create the streams (a plain INSERT, so an existing stream fails
+ * the transaction), notify, commit. Undefined when the transaction did not commit.
+ */
+async function transactNewStreams(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined): Promise<Outcome[] | undefined> {
+  const sealed = batch.map((append) => sealEvents(append.streamId, append.prepared, { revision: -1, hash: null }, 0));
+  const written = sealed.flat();
+  const rows = written.map((e, i) => eventRow(e, `"ord":${i + 1}`));
+  const heads = sealed.map((events) => events[events.length - 1]!);
+  const sent = corked(client, () => [
+    client.query('BEGIN'),
+    client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LockKey.append]),
+    client.query<{ position: string; event_id: string }>(
+      `INSERT INTO es_events (position, stream_id, revision, event_id, type, version, data, metadata, hash)
+       SELECT (SELECT coalesce(max(position), 0) FROM es_events) + e.ord, e.stream_id, e.revision, e.event_id, e.type, e.version, e.data, e.metadata, e.hash
+         FROM jsonb_to_recordset($1::jsonb) AS e(ord bigint, stream_id text, revision bigint, event_id uuid, type text,
+                                                version int, data jsonb, metadata jsonb, hash text)
+       RETURNING position, event_id`,
+      [`[${rows.join(',')}]`],
+    ),
+    client.query(
+      `INSERT INTO es_streams (stream_id, revision, last_hash, last_position)
+       SELECT s.id, s.revision, s.hash, e.position
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[]) AS s(id, revision, hash, last_event)
+         JOIN es_events e ON e.event_id = s.last_event`,
+      [heads.map((e) => e.streamId), heads.map((e) => e.revision), heads.map((e) => e.hash), heads.map((e) => e.metadata.eventId)],
+    ),
+    client.query("SELECT pg_notify($1, (SELECT max(position) FROM es_events)::text)", [EVENTS_CHANNEL]),
+  ] as const);
+  let inserted: pg.QueryResult<{ position: string; event_id: string }>;
+  try {
+    if (beforeCommit) {
+      [, , inserted] = await settle(sent);
+      // Positions are known now; the hook sees the events as they will be committed.
+      const at = new Map(inserted.rows.map((row) => [row.event_id, Number(row.position)]));
+      await beforeCommit(written.map((e) => ({ ...e, position: at.get(e.metadata.eventId)! })));
+      const commit = await client.query('COMMIT');
+      if (commit.command !== 'COMMIT') return undefined;
+    } else {
+      const results = await settle([...sent, client.query('COMMIT')]);
+      inserted = results[2] as pg.QueryResult<{ position: string; event_id: string }>;
+      if ((results[5] as pg.QueryResult).command !== 'COMMIT') return undefined;
+    }
+  } catch (error) {
+    if (isConnectionError(error)) throw error;
+    await client.query('ROLLBACK').catch(() => undefined);
+    return undefined;
+  }
+  const at = new Map(inserted.rows.map((row) => [row.event_id, Number(row.position)]));
+  return sealed.map((events) => {
+    const recorded = events.map(({ dataJson: _d, metadataJson: _m, ...event }) => ({ ...event, position: at.get(event.metadata.eventId)! }));
+    const last = recorded[recorded.length - 1]!;
+    return { ok: true, result: { nextExpectedRevision: last.revision, position: last.position, events: recorded } };
+  });
+}
+
+async function transactGeneral(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined): Promise<Outcome[]> {
+  // Round trip 1: begin, take the append lock, read the streams' heads and the log's head.
+  const streamIds = [...new Set(batch.map((append) => append.streamId))];
+  const [, , streams, head] = await settle(corked(client, () => [
+    client.query('BEGIN'),
+    client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LockKey.append]),
+    client.query<{ stream_id: string; revision: string; last_hash: string }>(
+      'SELECT stream_id, revision, last_hash FROM es_streams WHERE stream_id = ANY($1::text[])',
+      [streamIds],
+    ),
+    client.query<{ head: string }>('SELECT coalesce(max(position), 0) AS head FROM es_events'),
+  ] as const)).catch(async (error: unknown) => {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  });
+
+  const state = new Map(streams.rows.map((row) => [row.stream_id, { revision: Number(row.revision), hash: row.last_hash as string | null, position: 0 }]));
+  const touched = new Set<string>();
+  let position = Number(head.rows[0]!.head);
+  const outcomes: Outcome[] = [];
+  const written: SealedEvent[] = [];
+  for (const append of batch) {
+    const current = state.get(append.streamId) ?? { revision: -1, hash: null, position: 0 };
+    if (!revisionMatches(append.expected, current.revision)) {
+      outcomes.push({ ok: false, error: new WrongExpectedRevisionError(append.streamId, append.expected, current.revision) });
+      continue;
+    }
+    const sealed = sealEvents(append.streamId, append.prepared, current, position + 1);
+    const last = sealed[sealed.length - 1]!;
+    position = last.position;
+    state.set(append.streamId, { revision: last.revision, hash: last.hash, position: last.position });
+    touched.add(append.streamId);
+    written.push(...sealed);
+    const events = sealed.map(({ dataJson: _d, metadataJson: _m, ...event }) => event);
+    outcomes.push({ ok: true, result: { nextExpectedRevision: last.revision, position: last.position, events } });
+  }
+  if (written.length === 0) {
+    await client.query('ROLLBACK');
+    return outcomes;
+  }
+
+  // Round trip 2 (and 3): insert events, move stream heads, notify subscribers, commit. COMMIT
+  // of a transaction in which anything failed rolls back, so nothing is half-written.
+  const streamRows = [...touched].map((id) => ({ id, ...state.get(id)! }));
+  const writes = corked(client, () => [
+    client.query(
+      `INSERT INTO es_events (position, stream_id, revision, event_id, type, version, data, metadata, hash)
+       SELECT position, stream_id, revision, event_id, type, version, data, metadata, hash
+         FROM jsonb_to_recordset($1::jsonb) AS e(position bigint, stream_id text, revision bigint, event_id uuid, type text,
+                                                version int, data jsonb, metadata jsonb, hash text)`,
+      [
+        `[${written.map((e) => eventRow(e, `"position":${e.position}`)).join(',')}]`,
+      ],
+    ),
+    client.query(
+      `INSERT INTO es_streams (stream_id, revision, last_hash, last_position)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+       ON CONFLICT (stream_id) DO UPDATE
+         SET revision = EXCLUDED.revision, last_hash = EXCLUDED.last_hash, last_position = EXCLUDED.last_position`,
+      [streamRows.map((r) => r.id), streamRows.map((r) => r.revision), streamRows.map((r) => r.hash), streamRows.map((r) => r.position)],
+    ),
+    client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, String(position)]),
+  ]);
+  if (beforeCommit) {
+    await settle(writes).catch(async (error: unknown) => {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    });
+    try {
+      await beforeCommit(written);
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    writes.length = 0;
+  }
+  const results = await settle([...writes, client.query('COMMIT')]);
+  const commit = results[results.length - 1] as pg.QueryResult;
+  if (commit.command !== 'COMMIT') throw new EventStoreError('ERR_INVALID_APPEND', 'append transaction was rolled back');
+  return outcomes;
+}

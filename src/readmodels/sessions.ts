@@ -1,0 +1,42 @@
+// Reads of the `sessions` and `consents` read models (projections/sessions.ts, consents.ts).
+
+import type pg from 'pg';
+
+export interface SessionRow {
+  subject: string;
+  secretHash: string;
+  expiresAt: Date;
+}
+
+export class SessionQueries {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** A session that has not ended (expiry is the caller's to judge, with its clock). */
+  async live(sessionId: string): Promise<SessionRow | undefined> {
+    const { rows } = await this.pool.query<{ subject: string; secret_hash: string; expires_at: Date }>(
+      'SELECT subject, secret_hash, expires_at FROM sessions WHERE session_id = $1 AND ended_at IS NULL',
+      [sessionId],
+    );
+    return rows[0] && { subject: rows[0].subject, secretHash: rows[0].secret_hash, expiresAt: rows[0].expires_at };
+  }
+
+  async liveOf(subject: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ session_id: string }>('SELECT session_id FROM sessions WHERE subject = $1 AND ended_at IS NULL', [subject]);
+    return rows.map((row) => row.session_id);
+  }
+}
+
+export class ConsentQueries {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** What a subject allowed a client: scopes and audiences merged over every decision. */
+  async of(subject: string, clientId: string): Promise<{ scopes: string[]; audience: string[] } | undefined> {
+    const { rows } = await this.pool.query<{ scopes: string[]; audience: string[] }>('SELECT scopes, audience FROM consents WHERE subject = $1 AND client_id = $2', [subject, clientId]);
+    return rows[0];
+  }
+
+  async clientsOf(subject: string): Promise<string[]> {
+    const { rows } = await this.pool.query<{ client_id: string }>('SELECT client_id FROM consents WHERE subject = $1', [subject]);
+    return rows.map((row) => row.client_id);
+  }
+}
