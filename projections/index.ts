@@ -1,7 +1,7 @@
 import { clientsProjection } from './clients.js';
-import { codesProjection } from './codes.js';
+import { codesProjection } from './authorization-codes.js';
 import { consentsProjection } from './consents.js';
-import { devicesProjection } from './devices.js';
+import { devicesProjection } from './device-authorizations.js';
 import { sessionsProjection } from './sessions.js';
 import { tokensProjection } from './tokens.js';
 import type { Projection } from './types.js';

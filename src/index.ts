@@ -1,6 +1,7 @@
 // The public surface of the `warrant` package (STYLE §5: every export named).
 
-export { createAuthServer, serve, StartupError, type AuthServer, type AuthServerOptions, type RunningServer } from './server.js';
+export { createAuthServer, StartupError, type AuthServer, type AuthServerOptions } from './server.js';
+export { createHttpServer, serve, type RunningServer, type ServeOptions } from './serve.js';
 export { createPolicy, type AuthState, type Policy, type PolicyCheck, type PolicyContext, type PolicyOptions, type RequireOptions } from './policy/policy.js';
 export { actingAs, actingAsClient, type ActingAsClientOptions, type ActingAsOptions, type TestToken } from './policy/testing.js';
 export { OAuthError, BearerError } from './oauth/errors.js';
@@ -24,11 +25,8 @@ export {
   type NewEvent,
   type RecordedEvent,
   type SubscriptionBatch,
-  PostgresEventStore,
-  type PostgresEventStoreOptions,
-  EsdbEventStore,
-  type EsdbEventStoreOptions,
-} from './eventstore/index.js';
+} from './eventstore/port.js';
+export { createEventStore, PostgresEventStore, EsdbEventStore, type PostgresEventStoreOptions, type EsdbEventStoreOptions } from './eventstore/index.js';
 export { verifyChain, eventHash, canonicalJson, type ChainVerdict } from './eventstore/chain.js';
 export { EventCatalogue, EventSchemaError, warrantEvents } from './events/catalogue.js';
 export type { DomainEvent, EventDataMap, EventType } from './events/types.js';

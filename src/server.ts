@@ -1,17 +1,13 @@
 // The composition root: database, event store, projections and the Koa app, wired once.
-// `createAuthServer` is the library entry point; `serve` is what `warrant serve` runs.
+// `createAuthServer` is the library entry point; `warrant serve` adds HTTP around it (./serve.ts).
 
-import http from 'node:http';
-import path from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type pg from 'pg';
 import { projections } from '../projections/index.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import { ProjectionWaiter } from '../projections/waiter.js';
-import { insecureDefaults, loadConfig, redactedConfig, type Config } from './config.js';
-import { openDatabase } from './db/database.js';
-import { redactPassword } from './db/embedded.js';
+import { loadConfig, type Config } from './config.js';
 import { migrate } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { createEventStore } from './eventstore/factory.js';
@@ -21,13 +17,13 @@ import { protocol } from './http/protocol.js';
 import { InstrumentedEventStore } from './eventstore/instrumented.js';
 import { Metrics } from './metrics.js';
 import type { RequestState } from './http/request-id.js';
-import { createLogger, silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from './logger.js';
 import { auditApi } from './http/audit.js';
 import { subjectsApi } from './http/subjects.js';
 import { auditUi } from './http/audit-ui.js';
-import { authorizationEndpoint, type Authenticate } from './http/authorize.js';
+import { authorizationEndpoint } from './http/authorize.js';
 import { loginEndpoints } from './http/login.js';
-import { Sessions } from './http/session.js';
+import { Sessions, type Authenticate } from './http/session.js';
 import { personalTokensApi } from './http/personal.js';
 import { deviceEndpoints } from './http/device.js';
 import { openApiEndpoint } from './http/openapi.js';
@@ -36,12 +32,12 @@ import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
 import { revocationEndpoint } from './http/revoke.js';
 import { tokenEndpoint } from './http/token.js';
-import { ensureKey, KeyStore, readStoredKeys } from './keys/keystore.js';
-import { ensurePepper, loadPepper } from './keys/pepper.js';
 import { ClientCache } from './oauth/client-cache.js';
 import type { WarrantContext } from './oauth/context.js';
 import { PostgresFailureStore, RateLimits } from './oauth/rate-limit.js';
 import { Hasher } from './oauth/secrets.js';
+import { KeyStore } from './keys/keystore.js';
+import { loadPepper } from './keys/pepper.js';
 import { ReadModels } from './readmodels/index.js';
 import { createPolicy, type Policy } from './policy/policy.js';
 import { actingAs, actingAsClient, type ActingAsClientOptions, type ActingAsOptions, type TestToken } from './policy/testing.js';
@@ -213,95 +209,4 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
       return closed;
     },
   };
-}
-
-/**
- * The HTTP server with slow-client limits: a client that has not sent its headers within
- * WARRANT_HEADERS_TIMEOUT, or its whole request within WARRANT_REQUEST_TIMEOUT, gets 408 and the
- * connection is closed (slowloris). Node checks these every `connectionsCheckingInterval`.
- */
-export function createHttpServer(handler: http.RequestListener, config: Pick<Config, 'headersTimeoutMs' | 'requestTimeoutMs'>): http.Server {
-  const server = http.createServer({ connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 4)) }, handler);
-  server.headersTimeout = config.headersTimeoutMs;
-  server.requestTimeout = Math.max(config.requestTimeoutMs, config.headersTimeoutMs);
-  server.keepAliveTimeout = 5_000;
-  return server;
-}
-
-export interface RunningServer {
-  server: http.Server;
-  auth: AuthServer;
-  url: string;
-  stop(): Promise<void>;
-}
-
-export interface ServeOptions {
-  /** Lines for the person at the terminal (start-up warnings, how to reach the database); stderr by default. */
-  announce?: (line: string) => void;
-}
-
-/** `warrant serve`: embedded database when DATABASE_URL is unset, HTTP, graceful shutdown. */
-export async function serve(config: Config = loadConfig(), logger: Logger = createLogger({ level: config.logLevel }), options: ServeOptions = {}): Promise<RunningServer> {
-  const announce = options.announce ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const warnings = insecureDefaults(config);
-  for (const warning of warnings) logger.warn(`INSECURE DEVELOPMENT DEFAULT: ${warning}`);
-  // Plain lines too: a person watching the terminal does not read JSON logs.
-  if (warnings.length > 0) announce(['WARNING: development defaults in use, never in production:', ...warnings.map((w) => `  - ${w}`)].join('\n'));
-  const database = await openDatabase(config, logger, { announce });
-  // A fresh machine has no keys yet: create them, as `warrant install` would, and say so.
-  if (!config.signingKey && (await readStoredKeys(config.storage)).length === 0) {
-    const { key } = await ensureKey(config.storage);
-    logger.warn({ kid: key.kid, alg: key.alg }, 'no signing key found: created one in WARRANT_STORAGE (run `warrant install` in production)');
-  }
-  if (!config.pepper && (await ensurePepper(config.storage)).created) {
-    logger.warn('no pepper found: created WARRANT_STORAGE/pepper (every node must share it; see WARRANT_PEPPER)');
-  }
-  let auth: AuthServer;
-  try {
-    auth = await createAuthServer({ config: { ...config, databaseUrl: database.url }, logger });
-  } catch (error) {
-    await database.stop();
-    throw error;
-  }
-  const server = createHttpServer(auth.app.callback(), config);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
-  logger.info({ url, issuer: config.issuer, config: redactedConfig({ ...config, databaseUrl: database.url }) }, 'warrant listening');
-  announce(`Warrant is serving ${url} (issuer ${config.issuer}).`);
-  if (database.embedded) {
-    announce(
-      [
-        `Embedded PostgreSQL: ${redactPassword(database.url)} (full URL in ${path.join(config.storage, 'embedded.json')}, readable only by you).`,
-        'While this server runs, `npx warrant …` in another terminal (same folder, same WARRANT_STORAGE) uses this database, e.g.:',
-        '  npx warrant client create --name "My app" --grant client_credentials --scope read --json',
-      ].join('\n'),
-    );
-  }
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      logger.info('shutting down: draining requests');
-      // Stop accepting, let in-flight requests finish, then drop idle keep-alive sockets.
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      // A keep-alive connection turns idle when its in-flight response ends: close those as they
-      // appear instead of waiting for the keep-alive timeout; give up on stragglers after 10 s.
-      server.closeIdleConnections();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const force = setTimeout(() => server.closeAllConnections(), 10_000);
-      await drained;
-      clearInterval(sweep);
-      clearTimeout(force);
-      await auth.close();
-      await database.stop();
-      logger.info('stopped');
-    })();
-    return stopping;
-  };
-  return { server, auth, url, stop };
 }

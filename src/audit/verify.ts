@@ -1,7 +1,7 @@
 // Hash-chain verification (DESIGN §2): one stream, or every stream in one pass over the log in
 // position order, keeping only each stream's last hash and revision in memory.
 
-import { eventHash, verifyChain, type ChainVerdict } from '../eventstore/chain.js';
+import { brokenLink, verifyChain, type ChainVerdict } from '../eventstore/chain.js';
 import type { EventStore } from '../eventstore/port.js';
 
 export async function verifyStream(store: EventStore, streamId: string): Promise<ChainVerdict & { stream: string; exists: boolean }> {
@@ -28,12 +28,7 @@ export async function verifyAll(store: EventStore, onProgress?: (position: numbe
       events += 1;
       const previous = last.get(event.streamId);
       if (previous === null) continue;
-      const expectedRevision = previous ? previous.revision + 1 : 0;
-      const expectedLink = previous ? previous.hash : null;
-      let reason: string | undefined;
-      if (event.revision !== expectedRevision) reason = 'revision_gap';
-      else if (event.metadata.prevHash !== expectedLink) reason = 'link_mismatch';
-      else if (eventHash(event) !== event.hash) reason = 'hash_mismatch';
+      const reason = brokenLink(event, previous ?? null);
       if (reason) {
         broken.push({ stream: event.streamId, revision: event.revision, reason });
         last.set(event.streamId, null);

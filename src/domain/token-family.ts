@@ -3,7 +3,7 @@
 // revokes the whole family, unless it comes from the same client within the grace window.
 // Decider shape (./decider.ts); no I/O.
 
-import type { GrantType, RevocationReason, TokenIssued } from '../events/types.js';
+import type { RevocationReason, TokenIssued } from '../events/types.js';
 import { accept, refuse, type Decider, type Decision, type Happened } from './decider.js';
 import { DomainError } from './errors.js';
 
@@ -48,20 +48,10 @@ function evolve(state: FamilyState, event: Happened): FamilyState {
   }
 }
 
+/** Starts the family: the caller mints the ids, hashes and times (no I/O, clock or randomness here). */
 export interface IssueCommand {
   type: 'Issue';
-  familyId: string;
-  clientId: string;
-  subject: string;
-  grantType: GrantType;
-  scopes: string[];
-  audience: string[];
-  jti: string;
-  accessTokenExpiresAt: Date;
-  refreshTokenHash: string | null;
-  refreshTokenExpiresAt: Date | null;
-  grantId?: string | null;
-  name?: string | null;
+  token: TokenIssued;
 }
 
 export interface RefreshCommand {
@@ -91,26 +81,9 @@ export type FamilyCommand = IssueCommand | RefreshCommand | RevokeCommand;
 
 function decide(command: FamilyCommand, state: FamilyState): Decision {
   switch (command.type) {
-    case 'Issue': {
-      if (state.issued) return refuse(new DomainError('family_exists', `family ${command.familyId} exists`));
-      return accept({
-        type: 'TokenIssued',
-        data: {
-          familyId: command.familyId,
-          clientId: command.clientId,
-          subject: command.subject,
-          grantType: command.grantType,
-          scopes: command.scopes,
-          audience: command.audience,
-          jti: command.jti,
-          accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
-          refreshTokenHash: command.refreshTokenHash,
-          refreshTokenExpiresAt: command.refreshTokenExpiresAt?.toISOString() ?? null,
-          grantId: command.grantId ?? null,
-          name: command.name ?? null,
-        },
-      });
-    }
+    case 'Issue':
+      if (state.issued) return refuse(new DomainError('family_exists', `family ${command.token.familyId} exists`));
+      return accept({ type: 'TokenIssued', data: command.token });
     case 'Refresh':
       return decideRefresh(command, state);
     case 'Revoke':

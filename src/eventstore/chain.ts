@@ -52,14 +52,21 @@ export interface ChainVerdict {
   reason?: 'hash_mismatch' | 'link_mismatch' | 'revision_gap';
 }
 
+/** The one link of the chain: does `event` follow `previous` (null: it opens the stream)? Undefined when it holds. */
+export function brokenLink(event: RecordedEvent, previous: { revision: number; hash: string } | null): ChainVerdict['reason'] {
+  if (event.revision !== (previous ? previous.revision + 1 : 0)) return 'revision_gap';
+  if (event.metadata.prevHash !== (previous?.hash ?? null)) return 'link_mismatch';
+  if (eventHash(event) !== event.hash) return 'hash_mismatch';
+  return undefined;
+}
+
 /** Verifies a whole stream read in order from revision 0 (events as stored, before upcasting). */
 export function verifyChain(events: readonly RecordedEvent[]): ChainVerdict {
-  let previous: string | null = null;
+  let previous: RecordedEvent | null = null;
   for (const [index, event] of events.entries()) {
-    if (event.revision !== index) return { ok: false, checked: index, brokenAt: index, reason: 'revision_gap' };
-    if (event.metadata.prevHash !== previous) return { ok: false, checked: index, brokenAt: event.revision, reason: 'link_mismatch' };
-    if (eventHash(event) !== event.hash) return { ok: false, checked: index, brokenAt: event.revision, reason: 'hash_mismatch' };
-    previous = event.hash;
+    const reason = brokenLink(event, previous);
+    if (reason) return { ok: false, checked: index, brokenAt: reason === 'revision_gap' ? index : event.revision, reason };
+    previous = event;
   }
   return { ok: true, checked: events.length };
 }

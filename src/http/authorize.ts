@@ -18,11 +18,8 @@ import { findUser } from '../users/directory.js';
 import { readForm } from './form.js';
 import { basePath, loginUrl } from './login.js';
 import { consentPage, errorPage, showPage } from './pages.js';
-import type { RequestState } from './request-id.js';
-import type { Session, Sessions } from './session.js';
-
-/** Who is signed in, for library use: the host app's own session (undefined: nobody). */
-export type Authenticate = (ctx: Context) => string | undefined | Promise<string | undefined>;
+import { actorOf, type RequestState } from './request-id.js';
+import type { Authenticate, Session, Sessions } from './session.js';
 
 interface AuthorizationRequest {
   client: ClientRecord;
@@ -124,16 +121,6 @@ function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string;
 export function authorizationEndpoint(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
   const describe = (scope: string) => ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? '';
 
-  /** Who is signed in: the host app's user (library mode), or Warrant's server-side session. */
-  async function who(koa: Context): Promise<{ subject: string; session: Session | undefined } | undefined> {
-    if (authenticate) {
-      const subject = await authenticate(koa);
-      return subject ? { subject, session: undefined } : undefined;
-    }
-    const session = await sessions.get(koa);
-    return session && { subject: session.sub, session };
-  }
-
   /** Consent covers the scopes and the audience the token will be for (RFC 8707). */
   const audienceOf = (request: AuthorizationRequest) => [request.resource ?? ctx.config.audience];
 
@@ -147,7 +134,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       codeChallengeMethod: request.codeChallenge ? 'S256' : null,
       resource: request.resource,
       sessionId: session?.sid ?? null,
-      actor: { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId },
+      actor: actorOf(koa, subject),
     });
     back(ctx, koa, trusted, { code });
   }
@@ -162,7 +149,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     }
     const { trusted, request, error } = checked;
     if (error || !request) return back(ctx, koa, trusted, { error: error!.error, error_description: error!.description });
-    const signedIn = await who(koa);
+    const signedIn = await sessions.signedIn(koa, authenticate);
     if (!signedIn) {
       if (authenticate) return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
       const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision') as [string, string][]);
@@ -172,7 +159,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     if (decision === 'deny') return back(ctx, koa, trusted, { error: 'access_denied', error_description: 'the user denied the request' });
     const consent = { subject, clientId: request.client.clientId, scopes: request.scopes, audience: audienceOf(request) };
     if (decision === 'approve') {
-      await grantConsent(ctx, { ...consent, sessionId: session?.sid ?? null }, { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
+      await grantConsent(ctx, { ...consent, sessionId: session?.sid ?? null }, actorOf(koa, subject));
       return grant(koa, request, trusted, subject, session);
     }
     if (request.client.firstParty || (await hasConsent(ctx, consent))) return grant(koa, request, trusted, subject, session);
@@ -201,7 +188,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     const params = Object.fromEntries(await readForm(koa, ctx.config.bodyLimit));
     // The decision comes from a form this server rendered for this browser: no token, no decision
     // (also in library mode, where the host app's session cookie alone would otherwise suffice).
-    const session = authenticate ? undefined : await sessions.get(koa);
+    const session = (await sessions.signedIn(koa, authenticate))?.session;
     if (!sessions.checkCsrf(koa, params['csrf'], session)) {
       return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Start again from the application.'));
     }

@@ -14,7 +14,7 @@ import { InvalidClientMetadata, InvalidRedirectUri, InvalidRequest, NotFound } f
 import type { Policy } from '../policy/policy.js';
 import { readJson } from './json.js';
 import { requirePrivileged } from './privileged.js';
-import type { RequestState } from './request-id.js';
+import { adminActorOf, type RequestState } from './request-id.js';
 
 const addFormats = addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv };
 const ajv = new Ajv({ strict: true, allowUnionTypes: true });
@@ -80,11 +80,6 @@ interface Metadata {
 
 export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
   const admin = requirePrivileged(policy, ctx.config, 'warrant:admin');
-  const actorOf = (koa: { state: RequestState & { auth?: { subject: string } } }) => ({
-    actor: `admin:${koa.state.auth?.subject ?? 'unknown'}`,
-    requestId: koa.state.requestId,
-    correlationId: koa.state.requestId,
-  });
   const idOf = (id: string) => {
     if (!isUuid(id)) throw new NotFound('no such client');
     return id;
@@ -105,7 +100,7 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
         accessTokenTtl: body.access_token_ttl ?? null,
         refreshTokenTtl: body.refresh_token_ttl ?? null,
       },
-      actorOf(koa),
+      adminActorOf(koa),
     );
     koa.status = 201;
     koa.set('Cache-Control', 'no-store');
@@ -139,16 +134,16 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
     if (body.first_party !== undefined) changes.firstParty = body.first_party;
     if (body.access_token_ttl !== undefined) changes.accessTokenTtl = body.access_token_ttl;
     if (body.refresh_token_ttl !== undefined) changes.refreshTokenTtl = body.refresh_token_ttl;
-    koa.body = clientView(await updateClient(ctx, id, changes, actorOf(koa)));
+    koa.body = clientView(await updateClient(ctx, id, changes, adminActorOf(koa)));
   });
 
   router.post('/oauth/clients/:id/secret', admin, async (koa) => {
-    const { client, clientSecret } = await rotateClientSecret(ctx, idOf(koa.params['id']!), actorOf(koa));
+    const { client, clientSecret } = await rotateClientSecret(ctx, idOf(koa.params['id']!), adminActorOf(koa));
     koa.set('Cache-Control', 'no-store');
     koa.body = { client_id: client.clientId, client_secret: clientSecret };
   });
 
   router.delete('/oauth/clients/:id', admin, async (koa) => {
-    koa.body = clientView(await revokeClient(ctx, idOf(koa.params['id']!), actorOf(koa)));
+    koa.body = clientView(await revokeClient(ctx, idOf(koa.params['id']!), adminActorOf(koa)));
   });
 }

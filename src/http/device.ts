@@ -9,13 +9,12 @@ import { hasUnstorableText, truncate } from '../oauth/text.js';
 import { decideDevice, findPending, requestDeviceCode } from '../oauth/device.js';
 import { TooManyRequests } from '../oauth/rate-limit.js';
 import { findUser } from '../users/directory.js';
-import type { Authenticate } from './authorize.js';
+import type { Authenticate, Sessions } from './session.js';
 import { readForm } from './form.js';
 import { loginUrl } from './login.js';
 import { deviceCodePage, deviceConsentPage, errorPage, messagePage, showPage } from './pages.js';
-import type { RequestState } from './request-id.js';
+import { actorOf, type RequestState } from './request-id.js';
 import { check, deviceRequestSchema } from './schemas.js';
-import type { Sessions } from './session.js';
 
 export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
   router.post('/oauth/device/code', async (koa) => {
@@ -23,33 +22,31 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(deviceRequestSchema, params);
     const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
-    koa.body = await requestDeviceCode(ctx, { client, scope: body['scope'], actor: { actor: client.clientId, requestId: koa.state.requestId, correlationId: koa.state.requestId } });
+    koa.body = await requestDeviceCode(ctx, { client, scope: body['scope'], actor: actorOf(koa, client.clientId) });
   });
 
-  // The signed-in person (host app's user in library mode, else Warrant's server-side session).
-  const session = async (koa: Context) => (authenticate ? undefined : sessions.get(koa));
-  const who = async (koa: Context) => (authenticate ? authenticate(koa) : (await sessions.get(koa))?.sub);
   const loginFirst = (koa: Context, userCode: string | undefined) =>
     koa.redirect(loginUrl(ctx.config.issuer, `/oauth/device${userCode && !hasUnstorableText(userCode) ? `?user_code=${encodeURIComponent(userCode)}` : ''}`));
 
   router.get('/oauth/device', async (koa) => {
     const userCode = typeof koa.query['user_code'] === 'string' ? truncate(koa.query['user_code'], 20) : undefined;
-    if (!(await who(koa))) return loginFirst(koa, userCode);
-    return showPage(koa, 200, deviceCodePage({ csrf: sessions.csrf(koa, await session(koa)), ...(userCode ? { userCode } : {}) }), 'self');
+    const signedIn = await sessions.signedIn(koa, authenticate);
+    if (!signedIn) return loginFirst(koa, userCode);
+    return showPage(koa, 200, deviceCodePage({ csrf: sessions.csrf(koa, signedIn.session), ...(userCode ? { userCode } : {}) }), 'self');
   });
 
   router.post('/oauth/device', async (koa) => {
     const params = await readForm(koa, ctx.config.bodyLimit);
-    const subject = await who(koa);
     const userCode = truncate(params.get('user_code') ?? '', 20);
-    if (!subject) return loginFirst(koa, userCode || undefined);
-    const signedIn = await session(koa);
-    const csrf = sessions.csrf(koa, signedIn);
-    if (!sessions.checkCsrf(koa, params.get('csrf'), signedIn)) {
+    const signedIn = await sessions.signedIn(koa, authenticate);
+    if (!signedIn) return loginFirst(koa, userCode || undefined);
+    const { subject, session } = signedIn;
+    const csrf = sessions.csrf(koa, session);
+    if (!sessions.checkCsrf(koa, params.get('csrf'), session)) {
       return showPage(koa, 403, errorPage('Request refused', 'The form expired or did not come from this site (missing or invalid CSRF token). Reload the page and try again.'), 'self');
     }
     // RFC 8628 §5.1: user codes are short, so guessing is limited per session and per address.
-    const limitKeys = [`device:${signedIn?.sid ?? subject}`, `address:${koa.ip}`];
+    const limitKeys = [`device:${session?.sid ?? subject}`, `address:${koa.ip}`];
     try {
       ctx.limits.admit(limitKeys);
     } catch (error) {
@@ -64,7 +61,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     }
     const decision = params.get('decision');
     if (decision === 'approve' || decision === 'deny') {
-      const done = await decideDevice(ctx, pending.deviceId, subject, decision === 'approve', signedIn?.sid ?? null, { actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
+      const done = await decideDevice(ctx, pending.deviceId, subject, decision === 'approve', session?.sid ?? null, actorOf(koa, subject));
       if (!done) return showPage(koa, 409, errorPage('Already handled', 'This code was already approved or denied.'), 'self');
       return showPage(koa, 200, decision === 'approve' ? messagePage('Device connected', 'You can return to your device.') : messagePage('Request denied', 'The device was not connected. You can close this page.'), 'self');
     }

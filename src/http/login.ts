@@ -9,7 +9,7 @@ import { TooManyRequests } from '../oauth/rate-limit.js';
 import { checkLogin, findUser } from '../users/directory.js';
 import { readForm } from './form.js';
 import { errorPage, loginPage, showPage, signedInPage, STYLESHEET, type FormAction } from './pages.js';
-import type { RequestState } from './request-id.js';
+import { actorOf, type RequestState } from './request-id.js';
 import type { Sessions } from './session.js';
 
 /** The path the issuer adds in front of Warrant's routes ('' at the root, '/auth' when mounted there). */
@@ -77,7 +77,7 @@ export function loginEndpoints(router: Router<RequestState>, ctx: WarrantContext
       ctx.logger.info({ requestId: koa.state.requestId }, 'login failed');
       return showPage(koa, 401, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo, error: 'Wrong username or password.', username: params.get('username') ?? '' }), await formActionFor(returnTo));
     }
-    const actor = { actor: user.userId, requestId: koa.state.requestId, correlationId: koa.state.requestId };
+    const actor = actorOf(koa, user.userId);
     // Signing in again replaces the session: the old one ends rather than lingering until it expires.
     const previous = await sessions.get(koa);
     if (previous) await sessions.end(koa, previous, actor, { replaced: true });
@@ -90,7 +90,7 @@ export function loginEndpoints(router: Router<RequestState>, ctx: WarrantContext
     const params = await readForm(koa, ctx.config.bodyLimit);
     const session = await sessions.get(koa);
     if (session && !sessions.checkCsrf(koa, params.get('csrf'), session)) return refused(koa, 'Reload the page and try again.');
-    await sessions.end(koa, session, { actor: session?.sub ?? 'anonymous', requestId: koa.state.requestId, correlationId: koa.state.requestId });
+    await sessions.end(koa, session, actorOf(koa, session?.sub ?? 'anonymous'));
     koa.set('Cache-Control', 'no-store');
     const returnTo = safeReturn(base, params.get('return_to'));
     return koa.redirect(returnTo ?? loginPath);

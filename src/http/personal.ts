@@ -8,34 +8,31 @@ import { isUuid } from '../oauth/text.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { NotFound, OAuthError } from '../oauth/errors.js';
 import { createPersonalToken, listPersonalTokens, revokePersonalToken } from '../oauth/grants/personal-access.js';
-import type { Authenticate } from './authorize.js';
+import type { Authenticate, Sessions, SignedIn } from './session.js';
 import { readJson } from './json.js';
-import type { RequestState } from './request-id.js';
+import { actorOf, type RequestState } from './request-id.js';
 import { checkJson, personalTokenSchema, type PersonalTokenRequest } from './schemas.js';
 
 const PERSONAL_TOKEN_SHAPE = 'send {"name": "…", "scopes": ["a", "b"]} (Passport style) or {"name": "…", "scope": "a b"}';
-import type { Sessions } from './session.js';
 
 export function personalTokensApi(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
-  async function user(koa: Context, mutating: boolean): Promise<string> {
-    const session = authenticate ? undefined : await sessions.get(koa);
-    const subject = authenticate ? await authenticate(koa) : session?.sub;
-    if (!subject) throw new OAuthError(401, 'access_denied', 'sign in first');
-    if (mutating && !sessions.checkCsrf(koa, koa.get('x-csrf-token') || undefined, session)) {
+  async function user(koa: Context, mutating: boolean): Promise<SignedIn> {
+    const signedIn = await sessions.signedIn(koa, authenticate);
+    if (!signedIn) throw new OAuthError(401, 'access_denied', 'sign in first');
+    if (mutating && !sessions.checkCsrf(koa, koa.get('x-csrf-token') || undefined, signedIn.session)) {
       throw new OAuthError(403, 'access_denied', 'missing or invalid X-CSRF-Token');
     }
-    return subject;
+    return signedIn;
   }
-  const actorOf = (koa: Context & { state: RequestState }, subject: string) => ({ actor: subject, requestId: koa.state.requestId, correlationId: koa.state.requestId });
 
   router.get('/oauth/personal-access-tokens', async (koa) => {
-    const subject = await user(koa, false);
+    const { subject, session } = await user(koa, false);
     koa.set('Cache-Control', 'no-store');
-    koa.body = { tokens: await listPersonalTokens(ctx, subject), csrf_token: sessions.csrf(koa, authenticate ? undefined : await sessions.get(koa)) };
+    koa.body = { tokens: await listPersonalTokens(ctx, subject), csrf_token: sessions.csrf(koa, session) };
   });
 
   router.post('/oauth/personal-access-tokens', async (koa) => {
-    const subject = await user(koa, true);
+    const { subject } = await user(koa, true);
     const body = checkJson<PersonalTokenRequest>(personalTokenSchema, await readJson(koa, ctx.config.bodyLimit), PERSONAL_TOKEN_SHAPE);
     koa.status = 201;
     koa.set('Cache-Control', 'no-store');
@@ -43,7 +40,7 @@ export function personalTokensApi(router: Router<RequestState>, ctx: WarrantCont
   });
 
   router.delete('/oauth/personal-access-tokens/:id', async (koa) => {
-    const subject = await user(koa, true);
+    const { subject } = await user(koa, true);
     const id = koa.params['id']!;
     if (!isUuid(id)) throw new NotFound('no such personal access token');
     await revokePersonalToken(ctx, subject, id, actorOf(koa, subject));

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../logger.js';
+import type { Actor } from '../oauth/context.js';
 
 const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -29,4 +30,14 @@ export function requestId(logger: Logger): Middleware<RequestState> {
       );
     }
   };
+}
+
+/** Who did it, in which request: the metadata every event this request appends carries. */
+export function actorOf(koa: { state: RequestState }, actor: string): Actor {
+  return { actor, requestId: koa.state.requestId, correlationId: koa.state.requestId };
+}
+
+/** The admin APIs' actor: `admin:<subject of the bearer token>`. */
+export function adminActorOf(koa: { state: RequestState }): Actor {
+  return actorOf(koa, `admin:${(koa.state as { auth?: { subject: string } }).auth?.subject ?? 'unknown'}`);
 }

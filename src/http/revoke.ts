@@ -8,7 +8,7 @@ import { authenticateClient } from '../oauth/client-auth.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { revokeToken } from '../oauth/revocation.js';
 import { readForm } from './form.js';
-import type { RequestState } from './request-id.js';
+import { actorOf, type RequestState } from './request-id.js';
 import { check, tokenOperationSchema } from './schemas.js';
 
 export function revocationEndpoint(router: Router<RequestState>, ctx: WarrantContext): void {
@@ -21,7 +21,7 @@ export function revocationEndpoint(router: Router<RequestState>, ctx: WarrantCon
       client,
       token: body['token']!,
       hint: body['token_type_hint'],
-      actor: { actor: client.clientId, requestId: koa.state.requestId, correlationId: koa.state.requestId },
+      actor: actorOf(koa, client.clientId),
     });
     koa.status = 200;
     koa.body = '';

@@ -19,6 +19,15 @@ export interface Session {
   sid: string;
 }
 
+/** Who is signed in, for library use: the host app's own session (undefined: nobody). */
+export type Authenticate = (ctx: Context) => string | undefined | Promise<string | undefined>;
+
+/** The signed-in person: a subject, and Warrant's session when it is Warrant's login (not the host's). */
+export interface SignedIn {
+  subject: string;
+  session: Session | undefined;
+}
+
 export class Sessions {
   readonly #ctx: WarrantContext;
   readonly #key: Buffer;
@@ -67,6 +76,16 @@ export class Sessions {
       return found && { sub: found.subject, sid: found.sessionId };
     })();
     return state[LOADED];
+  }
+
+  /** Who is signed in: the host app's user in library mode (`authenticate`), else this server's session. */
+  async signedIn(ctx: Context, authenticate: Authenticate | undefined): Promise<SignedIn | undefined> {
+    if (authenticate) {
+      const subject = await authenticate(ctx);
+      return subject ? { subject, session: undefined } : undefined;
+    }
+    const session = await this.get(ctx);
+    return session && { subject: session.sub, session };
   }
 
   /** Records a new session (an event) and sets its cookie. */

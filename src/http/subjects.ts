@@ -7,13 +7,12 @@ import { revokeSubject } from '../oauth/subjects.js';
 import type { Policy } from '../policy/policy.js';
 import { subjectParam } from './audit.js';
 import { requirePrivileged } from './privileged.js';
-import type { RequestState } from './request-id.js';
+import { adminActorOf, type RequestState } from './request-id.js';
 
 export function subjectsApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
   router.post('/oauth/subjects/:sub/revoke', requirePrivileged(policy, ctx.config, 'warrant:admin'), async (koa) => {
     const subject = subjectParam(koa);
-    const actor = { actor: `admin:${(koa.state as { auth?: { subject: string } }).auth?.subject ?? 'unknown'}`, requestId: koa.state.requestId, correlationId: koa.state.requestId };
-    const done = await revokeSubject(ctx, subject, actor);
+    const done = await revokeSubject(ctx, subject, adminActorOf(koa));
     koa.body = { subject, revoked: done.revoked, sessions_ended: done.sessionsEnded, consents_forgotten: done.consentsForgotten };
   });
 }

@@ -13,7 +13,7 @@ import { pollDeviceCode } from '../oauth/grants/device-code.js';
 import { passwordGrant } from '../oauth/grants/password.js';
 import { refreshTokens } from '../oauth/grants/refresh-token.js';
 import { readForm } from './form.js';
-import type { RequestState } from './request-id.js';
+import { actorOf, type RequestState } from './request-id.js';
 import { check, tokenRequestSchema } from './schemas.js';
 
 export const TOKEN_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
@@ -25,7 +25,7 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenRequestSchema, params);
     const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
-    const actor = { actor: client.clientId, requestId: koa.state.requestId, correlationId: koa.state.requestId };
+    const actor = actorOf(koa, client.clientId);
     switch (body['grant_type']) {
       case 'client_credentials':
         koa.body = await clientCredentials(ctx, { client, scope: body['scope'], resource: body['resource'], actor });

@@ -7,7 +7,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { deviceDecider } from '../domain/device.js';
 import { isWrongExpectedRevision } from '../eventstore/port.js';
 import type { ClientRecord } from '../readmodels/clients.js';
-import type { PendingDevice } from '../readmodels/devices.js';
+import type { PendingDevice } from '../readmodels/device-authorizations.js';
 import { handle } from './aggregate.js';
 import type { Actor, WarrantContext } from './context.js';
 import { parseScope, refusePrivileged, requireGrant, requireScopes } from './scopes.js';

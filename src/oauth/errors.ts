@@ -11,7 +11,6 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
-  | 'unsupported_token_type'
   | 'invalid_token'
   | 'insufficient_scope'
   | 'access_denied'
@@ -42,67 +41,34 @@ export class OAuthError extends Error {
   }
 }
 
-export class InvalidRequest extends OAuthError {
-  constructor(description = 'the request is malformed', detail?: string) {
-    super(400, 'invalid_request', description, detail);
-  }
+/**
+ * The plain RFC 6749 §5.2 / RFC 7591 §3.2.2 errors: a class each (`instanceof` and subclassing
+ * work), with the status and a default public description; `detail` is for the log only.
+ */
+function simpleError(status: number, error: OAuthErrorCode, fallback: string) {
+  return class extends OAuthError {
+    constructor(description = fallback, detail?: string) {
+      super(status, error, description, detail);
+    }
+  };
 }
+
+export class InvalidRequest extends simpleError(400, 'invalid_request', 'the request is malformed') {}
+export class InvalidGrant extends simpleError(400, 'invalid_grant', 'the grant is invalid, expired or revoked') {}
+export class UnauthorizedClient extends simpleError(400, 'unauthorized_client', 'the client is not allowed to do this') {}
+export class UnsupportedGrantType extends simpleError(400, 'unsupported_grant_type', 'the grant type is not supported') {}
+export class InvalidScope extends simpleError(400, 'invalid_scope', 'the requested scope is invalid or exceeds what was granted') {}
+export class InvalidTarget extends simpleError(400, 'invalid_target', 'the resource parameter is invalid') {}
+/** RFC 7591 §3.2.2: a redirect URI the client may not have. */
+export class InvalidRedirectUri extends simpleError(400, 'invalid_redirect_uri', 'a redirect URI is invalid') {}
+/** RFC 7591 §3.2.2: any other client metadata field is invalid. */
+export class InvalidClientMetadata extends simpleError(400, 'invalid_client_metadata', 'the client metadata is invalid') {}
 
 export class InvalidClient extends OAuthError {
   /** `basic`: the client tried HTTP Basic, so the answer carries a Basic challenge (RFC 6749 §5.2). */
   constructor(description = 'client authentication failed', options: { basic?: boolean; detail?: string } = {}) {
     super(401, 'invalid_client', description, options.detail);
     this.headers['WWW-Authenticate'] = options.basic ? 'Basic realm="warrant", charset="UTF-8"' : 'Basic realm="warrant"';
-  }
-}
-
-export class InvalidGrant extends OAuthError {
-  constructor(description = 'the grant is invalid, expired or revoked', detail?: string) {
-    super(400, 'invalid_grant', description, detail);
-  }
-}
-
-export class UnauthorizedClient extends OAuthError {
-  constructor(description = 'the client is not allowed to do this', detail?: string) {
-    super(400, 'unauthorized_client', description, detail);
-  }
-}
-
-export class UnsupportedGrantType extends OAuthError {
-  constructor(description = 'the grant type is not supported', detail?: string) {
-    super(400, 'unsupported_grant_type', description, detail);
-  }
-}
-
-export class InvalidScope extends OAuthError {
-  constructor(description = 'the requested scope is invalid or exceeds what was granted', detail?: string) {
-    super(400, 'invalid_scope', description, detail);
-  }
-}
-
-export class InvalidTarget extends OAuthError {
-  constructor(description = 'the resource parameter is invalid', detail?: string) {
-    super(400, 'invalid_target', description, detail);
-  }
-}
-
-/** RFC 7591 §3.2.2: a redirect URI the client may not have. */
-export class InvalidRedirectUri extends OAuthError {
-  constructor(description = 'a redirect URI is invalid', detail?: string) {
-    super(400, 'invalid_redirect_uri', description, detail);
-  }
-}
-
-/** RFC 7591 §3.2.2: any other client metadata field is invalid. */
-export class InvalidClientMetadata extends OAuthError {
-  constructor(description = 'the client metadata is invalid', detail?: string) {
-    super(400, 'invalid_client_metadata', description, detail);
-  }
-}
-
-export class UnsupportedTokenType extends OAuthError {
-  constructor(description = 'the token type is not supported', detail?: string) {
-    super(400, 'unsupported_token_type', description, detail);
   }
 }
 

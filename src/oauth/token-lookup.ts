@@ -2,17 +2,11 @@
 // by its verified JWT's jti, a refresh token by its keyed hash — each one indexed lookup.
 
 import { AccessTokenError, looksLikeJwt, verifyAccessToken } from './access-token.js';
+import type { TokenRow } from '../readmodels/tokens.js';
 import type { WarrantContext } from './context.js';
 
-export interface TokenLookup {
+export interface TokenLookup extends Pick<TokenRow, 'familyId' | 'clientId' | 'subject' | 'scopes' | 'audience' | 'issuedAt' | 'expiresAt'> {
   type: 'access_token' | 'refresh_token';
-  familyId: string;
-  clientId: string;
-  subject: string;
-  scopes: string[];
-  audience: string[];
-  issuedAt: Date;
-  expiresAt: Date;
   jti?: string;
   active: boolean;
 }

@@ -50,33 +50,27 @@ async function clientFor(ctx: WarrantContext, clientId: string | undefined, scop
   return shared;
 }
 
-export async function actingAs(ctx: WarrantContext, options: ActingAsOptions): Promise<TestToken> {
-  const scopes = options.scopes ?? [];
-  const client = await clientFor(ctx, options.clientId, scopes, 'personal_access');
+/** A real token through the real issuance path: an event, read models, a signed JWT. */
+async function mint(ctx: WarrantContext, client: ClientRecord, grant: { subject: string; grantType: 'personal_access' | 'client_credentials'; name?: string }, scopes: string[], audience: string | undefined): Promise<TestToken> {
   const issued = await issueTokens(ctx, {
     client,
-    subject: options.subject,
-    grantType: 'personal_access',
+    ...grant,
     scopes,
-    audience: [options.audience ?? ctx.config.audience],
+    audience: [audience ?? ctx.config.audience],
     withRefresh: false,
-    name: 'actingAs',
     actor: { actor: 'system:testing' },
   });
   return { accessToken: issued.access_token, authorization: `Bearer ${issued.access_token}`, clientId: client.clientId, familyId: issued.familyId };
 }
 
+export async function actingAs(ctx: WarrantContext, options: ActingAsOptions): Promise<TestToken> {
+  const scopes = options.scopes ?? [];
+  const client = await clientFor(ctx, options.clientId, scopes, 'personal_access');
+  return mint(ctx, client, { subject: options.subject, grantType: 'personal_access', name: 'actingAs' }, scopes, options.audience);
+}
+
 export async function actingAsClient(ctx: WarrantContext, options: ActingAsClientOptions = {}): Promise<TestToken> {
   const scopes = options.scopes ?? [];
   const client = await clientFor(ctx, options.clientId, scopes, 'client_credentials');
-  const issued = await issueTokens(ctx, {
-    client,
-    subject: client.clientId,
-    grantType: 'client_credentials',
-    scopes,
-    audience: [options.audience ?? ctx.config.audience],
-    withRefresh: false,
-    actor: { actor: 'system:testing' },
-  });
-  return { accessToken: issued.access_token, authorization: `Bearer ${issued.access_token}`, clientId: client.clientId, familyId: issued.familyId };
+  return mint(ctx, client, { subject: client.clientId, grantType: 'client_credentials' }, scopes, options.audience);
 }

@@ -3,9 +3,10 @@
 
 import type pg from 'pg';
 import { ClientQueries } from './clients.js';
-import { CodeQueries } from './codes.js';
-import { DeviceQueries } from './devices.js';
-import { ConsentQueries, SessionQueries } from './sessions.js';
+import { CodeQueries } from './authorization-codes.js';
+import { DeviceQueries } from './device-authorizations.js';
+import { ConsentQueries } from './consents.js';
+import { SessionQueries } from './sessions.js';
 import { TokenQueries } from './tokens.js';
 
 export class ReadModels {
@@ -28,4 +29,4 @@ export class ReadModels {
 
 export { clientView, type ClientRecord } from './clients.js';
 export type { PersonalTokenRow, TokenRow } from './tokens.js';
-export type { PendingDevice } from './devices.js';
+export type { PendingDevice } from './device-authorizations.js';

@@ -1,4 +1,4 @@
-// Reads of the `sessions` and `consents` read models (projections/sessions.ts, consents.ts).
+// Reads of the `sessions` read model (projections/sessions.ts).
 
 import type pg from 'pg';
 
@@ -23,20 +23,5 @@ export class SessionQueries {
   async liveOf(subject: string): Promise<string[]> {
     const { rows } = await this.pool.query<{ session_id: string }>('SELECT session_id FROM sessions WHERE subject = $1 AND ended_at IS NULL', [subject]);
     return rows.map((row) => row.session_id);
-  }
-}
-
-export class ConsentQueries {
-  constructor(private readonly pool: pg.Pool) {}
-
-  /** What a subject allowed a client: scopes and audiences merged over every decision. */
-  async of(subject: string, clientId: string): Promise<{ scopes: string[]; audience: string[] } | undefined> {
-    const { rows } = await this.pool.query<{ scopes: string[]; audience: string[] }>('SELECT scopes, audience FROM consents WHERE subject = $1 AND client_id = $2', [subject, clientId]);
-    return rows[0];
-  }
-
-  async clientsOf(subject: string): Promise<string[]> {
-    const { rows } = await this.pool.query<{ client_id: string }>('SELECT client_id FROM consents WHERE subject = $1', [subject]);
-    return rows.map((row) => row.client_id);
   }
 }

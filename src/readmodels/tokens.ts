@@ -56,32 +56,31 @@ export interface PersonalTokenRow {
   revoked: boolean;
 }
 
+// One lookup each, joined to the family and the client, so a revoked one shows at once.
+const lookup = (from: string, columns: string, where: string) => `
+  SELECT t.family_id, t.client_id, ${columns}, t.issued_at, t.expires_at, f.revoked AS family_revoked, c.revoked AS client_revoked
+    FROM ${from} t
+    JOIN token_families f ON f.family_id = t.family_id
+    JOIN clients c ON c.client_id = t.client_id
+   WHERE ${where} = $1`;
+const ACCESS_TOKEN = lookup('access_tokens', 't.subject, t.scopes, t.audience, true AS current', 't.jti');
+const REFRESH_TOKEN = lookup('refresh_tokens', 'f.subject, f.scopes, f.audience, t.current', 't.token_hash');
+
 export class TokenQueries {
   constructor(private readonly pool: pg.Pool) {}
 
-  async accessToken(jti: string): Promise<TokenRow | undefined> {
-    const { rows } = await this.pool.query<Row>(
-      `SELECT a.family_id, a.client_id, a.subject, a.scopes, a.audience, a.issued_at, a.expires_at,
-              f.revoked AS family_revoked, c.revoked AS client_revoked, true AS current
-         FROM access_tokens a
-         JOIN token_families f ON f.family_id = a.family_id
-         JOIN clients c ON c.client_id = a.client_id
-        WHERE a.jti = $1`,
-      [jti],
-    );
-    return rows[0] && toToken(rows[0]);
+  /** An access token by its jti: its own scopes and audience (a refresh may have narrowed them since). */
+  accessToken(jti: string): Promise<TokenRow | undefined> {
+    return this.#token(ACCESS_TOKEN, jti);
   }
 
-  async refreshToken(tokenHash: string): Promise<TokenRow | undefined> {
-    const { rows } = await this.pool.query<Row>(
-      `SELECT r.family_id, r.client_id, f.subject, f.scopes, f.audience, r.issued_at, r.expires_at, r.current,
-              f.revoked AS family_revoked, c.revoked AS client_revoked
-         FROM refresh_tokens r
-         JOIN token_families f ON f.family_id = r.family_id
-         JOIN clients c ON c.client_id = r.client_id
-        WHERE r.token_hash = $1`,
-      [tokenHash],
-    );
+  /** A refresh token by its keyed hash, with its family's scopes and audience. */
+  refreshToken(tokenHash: string): Promise<TokenRow | undefined> {
+    return this.#token(REFRESH_TOKEN, tokenHash);
+  }
+
+  async #token(text: string, key: string): Promise<TokenRow | undefined> {
+    const { rows } = await this.pool.query<Row>(text, [key]);
     return rows[0] && toToken(rows[0]);
   }
 

@@ -17,8 +17,11 @@ function fold(events: DomainEvent[], times: number[]): FamilyState {
 function issued(scopes = ['read', 'write']): DomainEvent[] {
   return decideFamily(
     {
-      type: 'Issue', familyId, clientId, subject: 'alice', grantType: 'authorization_code', scopes, audience: ['https://api'],
-      jti: 'jti-000000000000001', accessTokenExpiresAt: at(3600), refreshTokenHash: 'R1', refreshTokenExpiresAt: at(86400),
+      type: 'Issue',
+      token: {
+        familyId, clientId, subject: 'alice', grantType: 'authorization_code', scopes, audience: ['https://api'], jti: 'jti-000000000000001',
+        accessTokenExpiresAt: at(3600).toISOString(), refreshTokenHash: 'R1', refreshTokenExpiresAt: at(86400).toISOString(), grantId: null, name: null,
+      },
     },
     familyDecider.initialState,
   ).events;

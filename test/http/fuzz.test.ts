@@ -115,7 +115,6 @@ const STATUS_OF: Record<string, readonly number[]> = {
   invalid_target: [400],
   invalid_redirect_uri: [400], // RFC 7591 §3.2.2
   invalid_client_metadata: [400],
-  unsupported_token_type: [400],
   authorization_pending: [400],
   slow_down: [400],
   expired_token: [400],

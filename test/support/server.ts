@@ -11,8 +11,9 @@ import { ensureKey, type SigningAlg } from '../../src/keys/keystore.js';
 import { ensurePepper } from '../../src/keys/pepper.js';
 import { silentLogger, type Logger } from '../../src/logger.js';
 import { registerClient, type NewClient } from '../../src/oauth/clients.js';
-import { createAuthServer, createHttpServer, type AuthServer } from '../../src/server.js';
-import type { Authenticate } from '../../src/http/authorize.js';
+import { createHttpServer } from '../../src/serve.js';
+import { createAuthServer, type AuthServer } from '../../src/server.js';
+import type { Authenticate } from '../../src/http/session.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort } from './process.js';
 

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
-import { serve } from '../../server.js';
+import { serve } from '../../serve.js';
 import { fail } from '../context.js';
 
 export function serveCommand(program: Command): void {

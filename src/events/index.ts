@@ -1,2 +1,0 @@
-export * from './types.js';
-export { EventCatalogue, EventSchemaError, warrantEvents, type EventDefinition, type Upcaster } from './catalogue.js';
