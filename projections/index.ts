@@ -16,6 +16,7 @@ export function projectionsFor(eventTypes: readonly string[]): string[] {
 
 export { clientsProjection, codesProjection, consentsProjection, devicesProjection, sessionsProjection, tokensProjection };
 export { readCheckpoints, type Checkpoint } from './checkpoints.js';
+export { inlineProjector } from './inline.js';
 export { ProjectionRunner, type RunnerStatus } from './runner.js';
 export { ProjectionWaiter, ProjectionTimeoutError } from './waiter.js';
 export { rebuildProjection, dumpTables } from './rebuild.js';

@@ -9,6 +9,10 @@
 //   lock; a runner elsewhere polling pg_try_advisory_lock takes over.
 // - After each commit it NOTIFYs `warrant_projections` so writers waiting for their event
 //   (ProjectionWaiter) wake at once.
+// - Inline mode (the PostgreSQL store, which applies projections in its append transactions,
+//   src/eventstore/postgres/inline.ts): the runner does not follow the log; it checks now and then
+//   that its checkpoint is at the head, and when it is not (an append could not apply it inline),
+//   applies what is missing, by the same compare-and-set.
 
 import pg from 'pg';
 import { LOCK_NAMESPACE } from '../src/db/locks.js';
@@ -42,6 +46,10 @@ export interface ProjectionRunnerOptions {
   maxBatch?: number;
   /** How long the checkpoint may trail over events this projection ignores (default 1000 ms). */
   idleCheckpointMs?: number;
+  /** Appends apply this projection inline: only catch up when the checkpoint falls behind. */
+  inline?: boolean;
+  /** Inline mode: how often the checkpoint is compared with the head (default 200 ms). */
+  checkIntervalMs?: number;
 }
 
 class CheckpointMovedError extends Error {
@@ -58,6 +66,8 @@ export class ProjectionRunner {
   readonly #maxBatch: number;
   readonly #idleCheckpointMs: number;
   readonly #types: Set<string>;
+  readonly #inline: boolean;
+  readonly #checkIntervalMs: number;
 
   #controller = new AbortController();
   #loop: Promise<void> | undefined;
@@ -73,6 +83,8 @@ export class ProjectionRunner {
     this.#maxBatch = options.maxBatch ?? 500;
     this.#idleCheckpointMs = options.idleCheckpointMs ?? 1000;
     this.#types = new Set(options.projection.eventTypes);
+    this.#inline = options.inline ?? false;
+    this.#checkIntervalMs = options.checkIntervalMs ?? 200;
     this.#status = { name: options.projection.name, active: false, position: 0, caughtUp: false, lastError: null };
   }
 
@@ -119,9 +131,10 @@ export class ProjectionRunner {
         if (rows[0]!.locked) {
           this.#status.active = true;
           this.#logger.info('projection runner active');
-          await this.#follow(client, signal, () => {
+          const onSuccess = () => {
             failures = 0;
-          });
+          };
+          await (this.#inline ? this.#catchUp(client, signal, onSuccess) : this.#follow(client, signal, onSuccess));
         }
       } catch (error) {
         if (signal.aborted) break;
@@ -135,6 +148,40 @@ export class ProjectionRunner {
         await client.end().catch(() => undefined);
       }
       await sleep(wait, signal);
+    }
+  }
+
+  /** Inline mode: apply only what appends could not, whenever the checkpoint trails the head. */
+  async #catchUp(client: pg.Client, signal: AbortSignal, onSuccess: () => void): Promise<void> {
+    const name = this.#projection.name;
+    await client.query('INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING', [name]);
+    while (!signal.aborted) {
+      // The head first: an append moves the head and (inline) the checkpoint in one commit, so a
+      // checkpoint read after the head is at least that head unless this projection is truly behind.
+      const head = await this.#store.headPosition();
+      const { rows } = await client.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE name = $1', [name]);
+      const position = Number(rows[0]!.position);
+      this.#status.position = Math.max(this.#status.position, position);
+      if (position >= head) {
+        this.#status.caughtUp = true;
+        this.#status.lastError = null;
+        onSuccess();
+        await sleep(this.#checkIntervalMs, signal);
+        continue;
+      }
+      this.#status.caughtUp = false;
+      const events = await this.#store.readAll({ after: position, maxCount: this.#maxBatch, filter: { types: [...this.#types] } });
+      const upTo = events.length === this.#maxBatch ? events.at(-1)!.position : head;
+      try {
+        await this.#apply(client, { events: events.filter((event) => event.position <= upTo), position: upTo, caughtUp: upTo >= head }, position);
+      } catch (error) {
+        // An append applied it inline meanwhile: look again.
+        if (error instanceof CheckpointMovedError) continue;
+        throw error;
+      }
+      this.#status.position = upTo;
+      this.#status.lastError = null;
+      onSuccess();
     }
   }
 

@@ -165,6 +165,16 @@ export class ProjectionWaiter {
     if (Number.isSafeInteger(position) && position > (this.#known.get(name) ?? -1)) this.#known.set(name, position);
   }
 
+  /**
+   * This process committed `position` with these projections applied in the same transaction
+   * (inline): it knows before its own notification arrives, so a cache keyed on the checkpoint
+   * (src/oauth/client-cache.ts) never serves what the writer just changed.
+   */
+  applied(names: readonly string[], position: number): void {
+    for (const name of names) this.#learn(name, position);
+    this.#settle();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#stopPolling();

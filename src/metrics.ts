@@ -28,6 +28,11 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 5],
     registers: [this.registry],
   });
+  readonly inlineAppends = new Counter({
+    name: 'warrant_projection_inline_appends_total',
+    help: 'Appends whose read models were written in the append transaction itself (PostgreSQL store): nothing to wait for',
+    registers: [this.registry],
+  });
   readonly projectionPosition = new Gauge({ name: 'warrant_projection_position', help: 'Checkpoint of each projection', labelNames: ['projection'], registers: [this.registry] });
   readonly projectionLag = new Gauge({ name: 'warrant_projection_lag_events', help: 'Events in the log not yet applied by each projection', labelNames: ['projection'], registers: [this.registry] });
   readonly logHead = new Gauge({ name: 'warrant_eventstore_head_position', help: 'Position of the last event in the log', registers: [this.registry] });

@@ -4,7 +4,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type pg from 'pg';
-import { projections } from '../projections/index.js';
+import { inlineProjector, projections } from '../projections/index.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import { ProjectionWaiter } from '../projections/waiter.js';
 import { loadConfig, type Config } from './config.js';
@@ -119,12 +119,14 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
 
   const metrics = new Metrics();
   const store: EventStore = new InstrumentedEventStore(
-    createEventStore(config, pool),
+    // On PostgreSQL the read models are written in the append transaction itself (issue 15);
+    // the runners then only catch up when that could not be done.
+    createEventStore(config, pool, { inline: inlineProjector(projections) }),
     metrics,
   );
   const runners = options.runProjections === false
     ? []
-    : projections.map((projection) => new ProjectionRunner({ projection, store, pool, logger }));
+    : projections.map((projection) => new ProjectionRunner({ projection, store, pool, logger, inline: !config.eventStoreUrl }));
   runners.forEach((runner) => runner.start());
   const waiter = new ProjectionWaiter({
     pool,

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { fromEnvironment, loadConfig, type Config } from '../config.js';
 import { openDatabase } from '../db/database.js';
 import { createPool } from '../db/pool.js';
+import { inlineProjector, projections } from '../../projections/index.js';
 import { createEventStore } from '../eventstore/factory.js';
 import type { EventStore } from '../eventstore/port.js';
 import { ensureKey, readStoredKeys } from '../keys/keystore.js';
@@ -66,7 +67,7 @@ export async function withDatabase<T>(config: Config, logger: Logger, fn: (pool:
     } catch (error) {
       throw new Error(`cannot reach PostgreSQL: ${(error as Error).message}`);
     }
-    const store = createEventStore(config, pool);
+    const store = createEventStore(config, pool, { inline: inlineProjector(projections) });
     try {
       return await fn(pool, store);
     } finally {

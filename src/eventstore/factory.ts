@@ -5,10 +5,12 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import { EsdbEventStore } from './esdb.js';
 import type { EventStore } from './port.js';
+import type { InlineProjector } from './postgres/inline.js';
 import { PostgresEventStore } from './postgres/index.js';
 
-export function createEventStore(config: Pick<Config, 'eventStoreUrl' | 'appendBatchSize'>, pool: pg.Pool): EventStore {
+/** `inline`: read models the PostgreSQL store applies in its append transactions (EventStoreDB has runners only). */
+export function createEventStore(config: Pick<Config, 'eventStoreUrl' | 'appendBatchSize'>, pool: pg.Pool, options: { inline?: InlineProjector } = {}): EventStore {
   return config.eventStoreUrl
     ? new EsdbEventStore({ connectionString: config.eventStoreUrl })
-    : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize });
+    : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize, ...(options.inline ? { inline: options.inline } : {}) });
 }

@@ -5,3 +5,4 @@
 export { createEventStore } from './factory.js';
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/index.js';
 export { EsdbEventStore, type EsdbEventStoreOptions } from './esdb.js';
+export type { InlineProjector, InlineStatement } from './postgres/inline.js';

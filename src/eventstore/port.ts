@@ -50,6 +50,8 @@ export interface AppendResult {
   /** Global position of the last appended event. */
   position: number;
   events: RecordedEvent[];
+  /** Projections whose read models the append transaction itself updated (inline): nothing to wait for. */
+  projected?: readonly string[];
 }
 
 export interface ReadStreamOptions {

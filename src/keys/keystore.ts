@@ -2,6 +2,7 @@
 // WARRANT_SIGNING_KEY (PEM or JWK) so several nodes share it. Exactly one key is active (it
 // signs); retiring keys stay in the JWKS until the last token they signed has expired.
 
+import { createPrivateKey, type JsonWebKey as NodeJsonWebKey, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
@@ -25,6 +26,8 @@ export interface LoadedKey {
   status: 'active' | 'retiring';
   retireAfter: string | null;
   privateKey: CryptoKey;
+  /** The same private key for node:crypto, which signs ~4× faster than WebCrypto through jose (issue 15). */
+  signingKey: KeyObject;
   publicKey: CryptoKey;
   publicJwk: JWK;
 }
@@ -123,7 +126,8 @@ async function load(stored: StoredKey): Promise<LoadedKey> {
   const privateKey = (await importJWK(stored.privateJwk, stored.alg)) as CryptoKey;
   const publicJwk = { ...publicPart(stored.privateJwk), kid: stored.kid, alg: stored.alg, use: 'sig' };
   const publicKey = (await importJWK(publicJwk, stored.alg)) as CryptoKey;
-  return { kid: stored.kid, alg: stored.alg, status: stored.status, retireAfter: stored.retireAfter, privateKey, publicKey, publicJwk };
+  const signingKey = createPrivateKey({ key: stored.privateJwk as NodeJsonWebKey, format: 'jwk' });
+  return { kid: stored.kid, alg: stored.alg, status: stored.status, retireAfter: stored.retireAfter, privateKey, signingKey, publicKey, publicJwk };
 }
 
 /** Parses WARRANT_SIGNING_KEY: a PKCS#8 PEM or a private JWK (JSON). */

@@ -34,7 +34,14 @@ export interface Appended {
 export async function appendAndWait(ctx: WarrantContext, stream: string, revision: number, events: DomainEvent[], actor: Actor, options: { wait?: boolean } = {}): Promise<Appended | undefined> {
   if (events.length === 0) return undefined;
   const result = await ctx.store.append(stream, events, { expectedRevision: revision < 0 ? NO_STREAM : revision, metadata: actor });
-  const projections = options.wait === false ? [] : projectionsFor(events.map((event) => event.type));
+  // Read models the append transaction applied itself (inline) are current as it commits; this
+  // process learns it at once for the ones these events concern (a checkpoint-keyed cache of
+  // another read model keeps its entries).
+  const concerned = projectionsFor(events.map((event) => event.type));
+  const applied = concerned.filter((name) => result.projected?.includes(name));
+  if (result.projected?.length) ctx.metrics.inlineAppends.inc();
+  if (applied.length > 0) ctx.waiter.applied(applied, result.position);
+  const projections = options.wait === false ? [] : concerned.filter((name) => !applied.includes(name));
   if (projections.length > 0) {
     const stop = ctx.metrics.readModelWaitSeconds.startTimer();
     await ctx.waiter.waitFor(result.position, { projections });

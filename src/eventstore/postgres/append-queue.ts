@@ -9,6 +9,7 @@ import { isConnectionError } from '../../db/errors.js';
 import type { AppendResult } from '../port.js';
 import { transact, type AppendRequest, type BeforeCommit, type Outcome } from './append.js';
 import { appendError } from './errors.js';
+import type { InlineProjector } from './inline.js';
 
 interface PendingAppend extends AppendRequest {
   resolve: (result: AppendResult) => void;
@@ -23,12 +24,15 @@ export interface AppendQueueOptions {
   /** How many append connections are used in turn. */
   lanes: number;
   beforeCommit: BeforeCommit | undefined;
+  /** Read models applied in the append transaction itself (./inline.ts). */
+  inline: InlineProjector | undefined;
 }
 
 export class AppendQueue {
   readonly #pool: pg.Pool;
   readonly #maxBatch: number;
   readonly #beforeCommit: BeforeCommit | undefined;
+  readonly #inline: InlineProjector | undefined;
 
   #queue: PendingAppend[] = [];
   /** Append connections ("lanes") and whether each has a transaction in flight. */
@@ -40,6 +44,7 @@ export class AppendQueue {
     this.#pool = options.pool;
     this.#maxBatch = options.maxBatch;
     this.#beforeCommit = options.beforeCommit;
+    this.#inline = options.inline;
     this.#lanes = Array.from({ length: options.lanes }, () => undefined);
     this.#busy = this.#lanes.map(() => false);
   }
@@ -130,7 +135,7 @@ export class AppendQueue {
   async #write(lane: number, batch: readonly PendingAppend[]): Promise<Outcome[]> {
     const client = await this.#laneClient(lane);
     try {
-      return await transact(client, batch, this.#beforeCommit);
+      return await transact(client, batch, this.#beforeCommit, this.#inline);
     } catch (error) {
       if (isConnectionError(error)) this.#dropLane(lane, client);
       throw error;

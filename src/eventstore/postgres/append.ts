@@ -26,6 +26,7 @@ import {
   type RecordedEvent,
 } from '../port.js';
 import { sealEvents, type PreparedEvent, type SealedEvent } from '../seal.js';
+import { checkpointMove, type InlineProjector } from './inline.js';
 
 /** The channel every append transaction notifies, with the log's new head, as it commits. */
 export const EVENTS_CHANNEL = 'warrant_events';
@@ -51,16 +52,29 @@ function eventRow(e: SealedEvent, lead: string): string {
   return `{${lead},"stream_id":${JSON.stringify(e.streamId)},"revision":${e.revision},"event_id":${JSON.stringify(e.metadata.eventId)},"type":${JSON.stringify(e.type)},"version":${e.version},"data":${e.dataJson},"metadata":${e.metadataJson},"hash":"${e.hash}"}`;
 }
 
+/** The inline work of one transaction: the statements and the checkpoint move, or nothing. */
+function inlineWork(inline: InlineProjector | undefined, names: readonly string[], written: readonly SealedEvent[]) {
+  if (!inline || names.length === 0) return undefined;
+  const { statements, touched } = inline.project(written, names);
+  return { names, statements: [checkpointMove(inline, names, written.length, touched), ...statements] };
+}
+
 /** Writes a batch of appends in one transaction on `client`: one outcome per append, in order. */
-export async function transact(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined): Promise<Outcome[]> {
+export async function transact(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined, inline?: InlineProjector): Promise<Outcome[]> {
   // The hottest appends start new streams (a token family, a code, a device request): then
   // nothing needs reading first, and the batch is one round trip. If a stream turns out to
-  // exist, or anything else fails, nothing was written and the general path decides per append.
+  // exist, an inline projection is behind, or anything else fails, nothing was written and the
+  // general path decides per append.
   if (batch.every((append) => append.expected === NO_STREAM) && new Set(batch.map((append) => append.streamId)).size === batch.length) {
-    const outcomes = await transactNewStreams(client, batch, beforeCommit);
+    const outcomes = await transactNewStreams(client, batch, beforeCommit, inline);
     if (outcomes) return outcomes;
   }
-  return transactGeneral(client, batch, beforeCommit);
+  return transactGeneral(client, batch, beforeCommit, inline);
+}
+
+/** Runs the prepared statements of inline projections (each named, so prepared once per connection). */
+function send(client: pg.Client, statement: { text: string; values: unknown[]; name?: string }) {
+  return client.query(statement.name ? { name: statement.name, text: statement.text, values: statement.values } : { text: statement.text, values: statement.values });
 }
 
 /**
@@ -69,9 +83,12 @@ export async function transact(client: pg.Client, batch: readonly AppendRequest[
  * statement a fresh snapshot), create the streams (a plain INSERT, so an existing stream fails
  * the transaction), notify, commit. Undefined when the transaction did not commit.
  */
-async function transactNewStreams(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined): Promise<Outcome[] | undefined> {
+async function transactNewStreams(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined, inline: InlineProjector | undefined): Promise<Outcome[] | undefined> {
   const sealed = batch.map((append) => sealEvents(append.streamId, append.prepared, { revision: -1, hash: null }, 0));
   const written = sealed.flat();
+  // Assumes every inline projection is at the head (the steady state); the checkpoint move
+  // refuses otherwise, and the general path looks first.
+  const work = inlineWork(inline, inline?.names ?? [], written);
   const rows = written.map((e, i) => eventRow(e, `"ord":${i + 1}`));
   const heads = sealed.map((events) => events[events.length - 1]!);
   const sent = corked(client, () => [
@@ -93,6 +110,7 @@ async function transactNewStreams(client: pg.Client, batch: readonly AppendReque
       [heads.map((e) => e.streamId), heads.map((e) => e.revision), heads.map((e) => e.hash), heads.map((e) => e.metadata.eventId)],
     ),
     client.query("SELECT pg_notify($1, (SELECT max(position) FROM es_events)::text)", [EVENTS_CHANNEL]),
+    ...(work?.statements ?? []).map((statement) => send(client, statement)),
   ] as const);
   let inserted: pg.QueryResult<{ position: string; event_id: string }>;
   try {
@@ -106,7 +124,7 @@ async function transactNewStreams(client: pg.Client, batch: readonly AppendReque
     } else {
       const results = await settle([...sent, client.query('COMMIT')]);
       inserted = results[2] as pg.QueryResult<{ position: string; event_id: string }>;
-      if ((results[5] as pg.QueryResult).command !== 'COMMIT') return undefined;
+      if ((results[results.length - 1] as pg.QueryResult).command !== 'COMMIT') return undefined;
     }
   } catch (error) {
     if (isConnectionError(error)) throw error;
@@ -117,14 +135,15 @@ async function transactNewStreams(client: pg.Client, batch: readonly AppendReque
   return sealed.map((events) => {
     const recorded = events.map(({ dataJson: _d, metadataJson: _m, ...event }) => ({ ...event, position: at.get(event.metadata.eventId)! }));
     const last = recorded[recorded.length - 1]!;
-    return { ok: true, result: { nextExpectedRevision: last.revision, position: last.position, events: recorded } };
+    return { ok: true, result: { nextExpectedRevision: last.revision, position: last.position, events: recorded, ...(work ? { projected: work.names } : {}) } };
   });
 }
 
-async function transactGeneral(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined): Promise<Outcome[]> {
-  // Round trip 1: begin, take the append lock, read the streams' heads and the log's head.
+async function transactGeneral(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined, inline: InlineProjector | undefined): Promise<Outcome[]> {
+  // Round trip 1: begin, take the append lock, read the streams' heads, the log's head and (for
+  // inline projections) their checkpoints, locked: no runner moves them under this append.
   const streamIds = [...new Set(batch.map((append) => append.streamId))];
-  const [, , streams, head] = await settle(corked(client, () => [
+  const [, , streams, head, checkpoints] = await settle(corked(client, () => [
     client.query('BEGIN'),
     client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LockKey.append]),
     client.query<{ stream_id: string; revision: string; last_hash: string }>(
@@ -132,6 +151,7 @@ async function transactGeneral(client: pg.Client, batch: readonly AppendRequest[
       [streamIds],
     ),
     client.query<{ head: string }>('SELECT coalesce(max(position), 0) AS head FROM es_events'),
+    client.query<{ name: string; position: string }>('SELECT name, position FROM projection_checkpoints WHERE name = ANY($1::text[]) FOR UPDATE', [inline?.names ?? []]),
   ] as const)).catch(async (error: unknown) => {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -165,6 +185,9 @@ async function transactGeneral(client: pg.Client, batch: readonly AppendRequest[
   // Round trip 2 (and 3): insert events, move stream heads, notify subscribers, commit. COMMIT
   // of a transaction in which anything failed rolls back, so nothing is half-written.
   const streamRows = [...touched].map((id) => ({ id, ...state.get(id)! }));
+  // Inline only for the projections that stand at the log's head; the others' runners catch up.
+  const atHead = checkpoints.rows.filter((row) => Number(row.position) === Number(head.rows[0]!.head)).map((row) => row.name);
+  const work = inlineWork(inline, atHead, written);
   const writes = corked(client, () => [
     client.query(
       `INSERT INTO es_events (position, stream_id, revision, event_id, type, version, data, metadata, hash)
@@ -183,6 +206,7 @@ async function transactGeneral(client: pg.Client, batch: readonly AppendRequest[
       [streamRows.map((r) => r.id), streamRows.map((r) => r.revision), streamRows.map((r) => r.hash), streamRows.map((r) => r.position)],
     ),
     client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, String(position)]),
+    ...(work?.statements ?? []).map((statement) => send(client, statement)),
   ]);
   if (beforeCommit) {
     await settle(writes).catch(async (error: unknown) => {
@@ -197,8 +221,22 @@ async function transactGeneral(client: pg.Client, batch: readonly AppendRequest[
     }
     writes.length = 0;
   }
-  const results = await settle([...writes, client.query('COMMIT')]);
+  let results: unknown[];
+  try {
+    results = await settle([...writes, client.query('COMMIT')]);
+  } catch (error) {
+    // An inline projection's SQL failed (or was behind): the events must not wait on it. The
+    // transaction is rolled back; append again without inline work, for the runners to apply.
+    if (work && !isConnectionError(error)) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      return transactGeneral(client, batch, beforeCommit, undefined);
+    }
+    throw error;
+  }
   const commit = results[results.length - 1] as pg.QueryResult;
-  if (commit.command !== 'COMMIT') throw new EventStoreError('ERR_INVALID_APPEND', 'append transaction was rolled back');
-  return outcomes;
+  if (commit.command !== 'COMMIT') {
+    if (work) return transactGeneral(client, batch, beforeCommit, undefined);
+    throw new EventStoreError('ERR_INVALID_APPEND', 'append transaction was rolled back');
+  }
+  return work ? outcomes.map((outcome) => (outcome.ok ? { ok: true, result: { ...outcome.result, projected: work.names } } : outcome)) : outcomes;
 }

@@ -9,6 +9,7 @@ import { EventStoreError, type AppendOptions, type AppendResult, type EventStore
 import { prepareEvents, type Clock, type PreparedEvent } from '../seal.js';
 import { AppendQueue } from './append-queue.js';
 import type { BeforeCommit } from './append.js';
+import type { InlineProjector } from './inline.js';
 import { EventReader } from './read.js';
 import { Subscriptions } from './subscribe.js';
 
@@ -25,6 +26,8 @@ export interface PostgresEventStoreOptions {
   lanes?: number;
   /** Test hook: runs inside the append transaction, after the insert, before COMMIT. */
   beforeCommit?: BeforeCommit;
+  /** Read models to apply in the append transaction itself (./inline.ts); unset: runners only. */
+  inline?: InlineProjector;
 }
 
 export class PostgresEventStore implements EventStore {
@@ -50,6 +53,7 @@ export class PostgresEventStore implements EventStore {
       maxBatch: options.maxBatch ?? 500,
       lanes: options.lanes ?? 1,
       beforeCommit: options.beforeCommit,
+      inline: options.inline,
     });
   }
 

@@ -62,6 +62,10 @@ export class EventReader {
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const filter = options.filter;
+    // jti, clientId and subject have indexes of their own (migrations/0011); any other data key
+    // is matched by containment. Unnamed statements get a plan for their actual parameters, so a
+    // NULL branch costs nothing.
+    const { jti, clientId, subject, ...rest } = filter?.data ?? {};
     const { rows } = await this.#query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM es_events
         WHERE position > $1
@@ -70,6 +74,9 @@ export class EventReader {
           AND ($5::jsonb IS NULL OR data @> $5::jsonb)
           AND ($6::text IS NULL OR metadata->>'occurredAt' >= $6::text)
           AND ($7::text IS NULL OR metadata->>'occurredAt' < $7::text)
+          AND ($8::text IS NULL OR data->>'jti' = $8::text)
+          AND ($9::text IS NULL OR data->>'clientId' = $9::text)
+          AND ($10::text IS NULL OR data->>'subject' = $10::text)
         ORDER BY position
         LIMIT $4`,
       [
@@ -77,9 +84,12 @@ export class EventReader {
         filter?.types ?? null,
         filter?.streamPrefixes ?? null,
         options.maxCount ?? 1000,
-        filter?.data ? JSON.stringify(filter.data) : null,
+        Object.keys(rest).length > 0 ? JSON.stringify(rest) : null,
         filter?.since ?? null,
         filter?.until ?? null,
+        jti ?? null,
+        clientId ?? null,
+        subject ?? null,
       ],
     );
     return rows.map((row) => this.#toRecorded(row, options.upcast !== false));
