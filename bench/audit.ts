@@ -40,10 +40,10 @@ try {
   const expires = new Date(Date.now() + 3_600_000).toISOString();
   const firstJti = randomBytes(16).toString('base64url');
   let previous = hash();
-  await server.auth.store.append(stream, [{ type: 'TokenIssued', data: { familyId, clientId, subject: 'bench', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], jti: firstJti, accessTokenExpiresAt: expires, refreshTokenHash: previous, refreshTokenExpiresAt: expires, grantId: null, name: null } }], { expectedRevision: 'no_stream' });
+  await server.auth.store.append(stream, [{ type: 'TokenIssued', data: { familyId, clientId, subject: 'bench', grantType: 'authorization_code', scopes: ['read'], audience: [server.url], jti: firstJti, accessTokenHash: null, accessTokenExpiresAt: expires, refreshTokenHash: previous, refreshTokenExpiresAt: expires, grantId: null, name: null } }], { expectedRevision: 'no_stream' });
   for (let i = 0; i < 98; i += 1) {
     const next = hash();
-    await server.auth.store.append(stream, [{ type: 'TokenRefreshed', data: { familyId, clientId, jti: randomBytes(16).toString('base64url'), scopes: ['read'], accessTokenExpiresAt: expires, previousRefreshTokenHash: previous, refreshTokenHash: next, refreshTokenExpiresAt: expires } }], { expectedRevision: i });
+    await server.auth.store.append(stream, [{ type: 'TokenRefreshed', data: { familyId, clientId, jti: randomBytes(16).toString('base64url'), scopes: ['read'], accessTokenHash: null, accessTokenExpiresAt: expires, previousRefreshTokenHash: previous, refreshTokenHash: next, refreshTokenExpiresAt: expires } }], { expectedRevision: i });
     previous = next;
   }
   await server.auth.store.append(stream, [{ type: 'TokenRevoked', data: { familyId, clientId, reason: 'admin' } }], { expectedRevision: 98 });

@@ -34,7 +34,7 @@ function tokenIssued(): { type: string; data: unknown } {
     type: 'TokenIssued',
     data: {
       familyId: randomUUID(), clientId: randomUUID(), subject: 'bench-user', grantType: 'client_credentials', scopes: ['read'],
-      audience: ['https://api.example'], jti: randomBytes(16).toString('base64url'), accessTokenExpiresAt: expires,
+      audience: ['https://api.example'], jti: randomBytes(16).toString('base64url'), accessTokenHash: randomBytes(32).toString('base64url'), accessTokenExpiresAt: expires,
       refreshTokenHash: randomBytes(32).toString('base64url'), refreshTokenExpiresAt: expires, grantId: null, name: null,
     },
   };

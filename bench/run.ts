@@ -1,20 +1,24 @@
-// `npm run bench`: Warrant side by side with its references, in one run (issue 7), written to
-// bench/results.md. 32 connections each; autocannon in a child process, except for refresh and
-// revocation, which need a fresh token per request (autocannon's setupRequest, so in-process).
+// `npm run bench`: Warrant side by side with its references, in one run (issues 7 and 15), written
+// to bench/results.md. Three rounds of every scenario; the tables give medians (the machine is
+// shared: compare ratios within one run). 32 connections; the load generator (bench/load.ts) is
+// always a process of its own, so each server's CPU is measured alone: Node's from
+// /proc/<pid>/stat, PostgreSQL's summed over every `postgres` process on the machine.
 //
 //   Warrant: client_credentials issuance (ES256), refresh (rotation), introspection,
-//            a policy-protected route, revocation
+//            a policy-protected route (bench/policy-app.ts, its own process), revocation
 //   node-oidc-provider 9 (devDependency, in-memory adapter): client_credentials with JWT ES256
 //            access tokens; introspection (opaque tokens)
 //   bare Koa + jose, no storage: sign the same kind of token; verify it
 //
-//   npm run bench [-- --seconds 8]
+//   npm run bench [-- --seconds 8 --rounds 3]
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import autocannon from 'autocannon';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import Koa from 'koa';
 import Provider from 'oidc-provider';
@@ -22,63 +26,98 @@ import type { Histogram } from 'prom-client';
 import { rebuildProjection } from '../projections/rebuild.js';
 import { tokensProjection } from '../projections/index.js';
 import { issueTokens } from '../src/oauth/issue.js';
-import { createPolicy } from '../src/policy/policy.js';
 import { basic, postForm, startTestServer } from '../test/support/server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 const seconds = Number(args.get('seconds') ?? 8);
+const rounds = Number(args.get('rounds') ?? 3);
 const connections = 32;
 const FORM = 'application/x-www-form-urlencoded';
-const autocannonBin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-interface Row {
-  name: string;
+// CPU ----------------------------------------------------------------------------------------------
+const ticksOf = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15)
+  } catch {
+    return 0;
+  }
+};
+/** CPU ticks of every `postgres` process, by pid (connections come and go during a run). */
+const postgresTicks = (): Map<number, number> => {
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') ticks.set(Number(entry), ticksOf(Number(entry)));
+    } catch {
+      // the process ended
+    }
+  }
+  return ticks;
+};
+/** Ticks spent since `before` by the processes alive now (a process that ended meanwhile is not counted). */
+const postgresSince = (before: Map<number, number>): number => {
+  let sum = 0;
+  for (const [pid, ticks] of postgresTicks()) sum += ticks - (before.get(pid) ?? 0);
+  return sum;
+};
+
+// Load ---------------------------------------------------------------------------------------------
+interface Load {
+  url: string;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  bodies?: string[];
+}
+interface Result {
   rps: number;
   p50: number;
   p99: number;
   non2xx: number;
+  errors: number;
+  used: number;
+}
+interface Row extends Result {
+  name: string;
+  nodeCores: number;
+  pgCores: number;
+  nodeMs: number;
+  pgMs: number;
   note?: string;
 }
 
-/** Each measured run follows 2 s of the same load, unreported: no scenario is measured cold (JIT, pools). */
-async function external(name: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string }, beforeMeasure?: () => void): Promise<Row> {
-  await autocannonChild(url, options, 2);
-  beforeMeasure?.();
-  process.stderr.write(`${name} …\n`);
-  const r = await autocannonChild(url, options, seconds);
-  return { name, rps: r.requests.mean, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx };
-}
-
-function autocannonChild(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }, duration: number): Promise<{ requests: { mean: number }; latency: { p50: number; p99: number }; non2xx: number }> {
-  const argv = [autocannonBin, '-c', String(connections), '-d', String(duration), '-j', '-m', options.method ?? 'GET'];
-  for (const [k, v] of Object.entries(options.headers ?? {})) argv.push('-H', `${k}=${v}`);
-  if (options.body) argv.push('-b', options.body);
-  argv.push(url);
+function generate(load: Load, duration: number): Promise<Result> {
+  const spec = { url: load.url, method: load.method ?? 'GET', headers: load.headers ?? {}, body: load.body, bodies: load.bodies, connections, duration };
+  const file = path.join(tmpdir(), `warrant-bench-load-${process.pid}.json`);
+  writeFileSync(file, JSON.stringify(spec)); // thousands of bodies do not fit in argv
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./load.ts', import.meta.url).pathname, file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
-      resolve(JSON.parse(out) as { requests: { mean: number }; latency: { p50: number; p99: number }; non2xx: number });
-    });
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Result) : reject(new Error(`load generator exited ${code}`))));
   });
 }
 
-/** In-process autocannon where each request needs its own token. */
-async function internal(name: string, url: string, headers: Record<string, string>, bodies: string[]): Promise<Row> {
+/** 2 s of the same load first, unreported (JIT, pools), then the measured run with the server's and PostgreSQL's CPU. */
+async function measure(name: string, pid: number, load: Load, options: { warm?: boolean; beforeMeasure?: () => void; note?: (r: Result) => string } = {}): Promise<Row> {
+  if (options.warm !== false) await generate(load, 2);
+  options.beforeMeasure?.();
   process.stderr.write(`${name} …\n`);
-  let next = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    connections,
-    duration: seconds,
-    headers: { ...headers, 'content-type': FORM },
-    requests: [{ setupRequest: (request: Record<string, unknown>) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
-  } as never);
-  return { name, rps: result.requests.mean, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, note: `load generator in-process; ${next} of ${bodies.length} pre-issued tokens used` };
+  const node0 = ticksOf(pid);
+  const pg0 = postgresTicks();
+  const r = await generate(load, seconds);
+  const nodeMs = (ticksOf(pid) - node0) * TICK_MS;
+  const pgMs = postgresSince(pg0) * TICK_MS;
+  const requests = r.rps * seconds;
+  return {
+    name, ...r, nodeCores: nodeMs / 1000 / seconds, pgCores: pgMs / 1000 / seconds, nodeMs: nodeMs / requests, pgMs: pgMs / requests,
+    ...(options.note ? { note: options.note(r) } : {}),
+  };
 }
 
 async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
@@ -87,45 +126,47 @@ async function listen(handler: http.RequestListener): Promise<{ url: string; ser
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
 }
 
-const started = new Date();
-const rows: Row[] = [];
-const extra: string[] = [];
+async function spawnPolicyApp(issuer: string, databaseUrl: string): Promise<{ url: string; pid: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./policy-app.ts', import.meta.url).pathname, issuer, databaseUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the policy app exited ${code}`)));
+  });
+  return { ...(JSON.parse(line) as { url: string; pid: number }), child };
+}
 
 /** Upper bound of the histogram bucket holding quantile q (prom-client's cumulative buckets). */
-async function bucketQuantile(histogram: Histogram, q: number): Promise<{ bound: string; count: number }> {
+async function bucketQuantile(histogram: Histogram, q: number): Promise<{ bound: number; count: number }> {
   const { values } = await histogram.get();
   const buckets = values.filter((v) => v.metricName?.endsWith('_bucket'));
   const count = buckets.find((v) => v.labels['le'] === '+Inf')?.value ?? 0;
   const hit = buckets.find((v) => v.value >= q * count);
-  return { bound: String(hit?.labels['le'] ?? '+Inf'), count };
+  return { bound: Number(hit?.labels['le'] ?? Infinity), count };
 }
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const started = new Date();
+const self = process.pid;
+const perRound: Row[][] = [];
+const lags: { waits: number; p99: number; inline: number }[] = [];
+const rebuilds: { rate: number; events: number }[] = [];
+
 const warrant = await startTestServer({ config: { logLevel: 'silent' } });
 const closers: (() => Promise<unknown>)[] = [() => warrant.stop()];
+const settings = (await warrant.db.pool.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'server_version')")).rows;
 try {
-  // Warrant ------------------------------------------------------------------------------------
   const c = await warrant.client({ grantTypes: ['client_credentials', 'refresh_token', 'authorization_code'], scopes: ['read'] });
   const auth = basic(c.id, c.secret);
   const token = (await postForm(`${warrant.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: auth })).body.access_token as string;
   const waits = warrant.auth.context.metrics.readModelWaitSeconds;
-  rows.push(await external('Warrant client_credentials (ES256)', `${warrant.url}/oauth/token`, { method: 'POST', headers: { authorization: auth, 'content-type': FORM }, body: 'grant_type=client_credentials' }, () => waits.reset()));
-  const lag = await bucketQuantile(waits, 0.99);
-  extra.push(`| projection lag p99 during the issuance run (append acknowledged → tokens read model has it; ${lag.count} writes) | ≤ ${Number(lag.bound) * 1000} ms |`);
-  rows.push(await external('Warrant introspection', `${warrant.url}/oauth/introspect`, { method: 'POST', headers: { authorization: auth, 'content-type': FORM }, body: `token=${token}` }));
-
-  const policy = createPolicy({ issuer: warrant.url, databaseUrl: warrant.db.url });
-  closers.push(() => policy.close());
-  const api = new Koa();
-  api.use(policy.requireScopes('read'));
-  api.use((ctx) => {
-    ctx.body = { ok: true };
-  });
-  const protectedApi = await listen(api.callback());
-  closers.push(() => new Promise((r) => protectedApi.server.close(r)));
-  rows.push(await external('Warrant policy-protected route', `${protectedApi.url}/`, { headers: { authorization: `Bearer ${token}` } }));
-
-  // Fresh tokens for refresh and revocation (one per request).
+  const inlineCount = async () => (await warrant.auth.context.metrics.inlineAppends.get()).values.reduce((n, v) => n + v.value, 0);
   const record = (await warrant.auth.context.read.clients.find(c.id))!;
-  const pool = async (n: number) => {
+  const tokenPool = async (n: number) => {
     const out: { refresh: string; access: string }[] = [];
     for (let i = 0; i < n; i += 64) {
       const batch = await Promise.all(Array.from({ length: Math.min(64, n - i) }, () => issueTokens(warrant.auth.context, { client: record, subject: 'bench', grantType: 'authorization_code', scopes: ['read'], audience: [warrant.url], withRefresh: true, actor: { actor: 'bench' } })));
@@ -133,21 +174,10 @@ try {
     }
     return out;
   };
-  process.stderr.write('issuing token pools for refresh and revocation …\n');
-  const forRefresh = await pool(seconds * 1500);
-  rows.push(await internal('Warrant refresh (rotation)', `${warrant.url}/oauth/token`, { authorization: auth }, forRefresh.map((t) => `grant_type=refresh_token&refresh_token=${t.refresh}`)));
-  const forRevoke = await pool(seconds * 1500);
-  rows.push(await internal('Warrant revocation (answers once applied)', `${warrant.url}/oauth/revoke`, { authorization: auth }, forRevoke.map((t) => `token=${t.access}`)));
+  const policyApp = await spawnPolicyApp(warrant.url, warrant.db.url);
+  closers.push(async () => policyApp.child.kill('SIGTERM'));
 
-  // Rebuild of the tokens read model from the whole log this run wrote (not swapped in).
-  const head = await warrant.auth.store.headPosition();
-  const rebuildStarted = performance.now();
-  const rebuilt = await rebuildProjection({ pool: warrant.auth.pool, store: warrant.auth.store, projection: tokensProjection, swap: false });
-  const rebuildSeconds = (performance.now() - rebuildStarted) / 1000;
-  await warrant.auth.pool.query(`DROP SCHEMA ${rebuilt.schema} CASCADE`);
-  extra.push(`| projection rebuild (tokens, ${head} events replayed, ${rebuilt.events} applied) | ${Math.round(head / rebuildSeconds)} events/s |`);
-
-  // node-oidc-provider -------------------------------------------------------------------------
+  // node-oidc-provider and bare Koa + jose, in this process (idle while Warrant is measured).
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const jwk = { ...(await exportJWK(privateKey)), alg: 'ES256', use: 'sig', kid: 'bench' };
   const oidc = await listen(() => undefined);
@@ -171,11 +201,8 @@ try {
   oidc.server.removeAllListeners('request');
   oidc.server.on('request', provider.callback());
   const oidcAuth = `Basic ${Buffer.from('bench:bench-secret-bench-secret-bench-secret').toString('base64')}`;
-  rows.push(await external('node-oidc-provider client_credentials (JWT ES256)', `${oidc.url}/token`, { method: 'POST', headers: { authorization: oidcAuth, 'content-type': FORM }, body: 'grant_type=client_credentials&scope=read&resource=https%3A%2F%2Fapi.example' }));
   const opaque = (await postForm(`${oidc.url}/token`, { grant_type: 'client_credentials', scope: 'read' }, { authorization: oidcAuth })).body.access_token as string;
-  rows.push(await external('node-oidc-provider introspection (opaque, in-memory)', `${oidc.url}/token/introspection`, { method: 'POST', headers: { authorization: oidcAuth, 'content-type': FORM }, body: `token=${opaque}` }));
 
-  // Bare Koa + jose ------------------------------------------------------------------------------
   const active = await warrant.auth.context.keys.active();
   const sign = new Koa();
   sign.use(async (ctx) => {
@@ -184,7 +211,6 @@ try {
   });
   const signApp = await listen(sign.callback());
   closers.push(() => new Promise((r) => signApp.server.close(r)));
-  rows.push(await external('bare Koa + jose: sign ES256 (no storage)', `${signApp.url}/`, { method: 'POST' }));
   const jwks = createLocalJWKSet(await warrant.auth.context.keys.jwks());
   const verify = new Koa();
   verify.use(async (ctx) => {
@@ -193,35 +219,84 @@ try {
   });
   const verifyApp = await listen(verify.callback());
   closers.push(() => new Promise((r) => verifyApp.server.close(r)));
-  rows.push(await external('bare Koa + jose: verify ES256 bearer (no storage)', `${verifyApp.url}/`, { headers: { authorization: `Bearer ${token}` } }));
+
+  for (let round = 1; round <= rounds; round++) {
+    process.stderr.write(`round ${round} of ${rounds}\n`);
+    const rows: Row[] = [];
+    const post = (url: string, authorization: string, body: string): Load => ({ url, method: 'POST', headers: { authorization, 'content-type': FORM }, body });
+    let inlineBefore = 0;
+    rows.push(await measure('Warrant client_credentials (ES256)', self, post(`${warrant.url}/oauth/token`, auth, 'grant_type=client_credentials'), {
+      beforeMeasure: () => {
+        waits.reset();
+        void inlineCount().then((n) => (inlineBefore = n));
+      },
+    }));
+    const lag = await bucketQuantile(waits, 0.99);
+    lags.push({ waits: lag.count, p99: lag.count ? lag.bound * 1000 : 0, inline: (await inlineCount()) - inlineBefore });
+    rows.push(await measure('Warrant introspection', self, post(`${warrant.url}/oauth/introspect`, auth, `token=${token}`)));
+    rows.push(await measure('Warrant policy-protected route (own process)', policyApp.pid, { url: `${policyApp.url}/`, headers: { authorization: `Bearer ${token}` } }));
+    // One fresh token per request, issued beforehand; no warm-up (it would spend them).
+    process.stderr.write('issuing tokens for refresh and revocation …\n');
+    const forRefresh = await tokenPool(seconds * 3000);
+    const used = (r: Result) => `${r.used} of ${forRefresh.length} pre-issued tokens used`;
+    rows.push(await measure('Warrant refresh (rotation)', self, { ...post(`${warrant.url}/oauth/token`, auth, ''), bodies: forRefresh.map((t) => `grant_type=refresh_token&refresh_token=${t.refresh}`) }, { warm: false, note: used }));
+    const forRevoke = await tokenPool(seconds * 3000);
+    rows.push(await measure('Warrant revocation (answers once applied)', self, { ...post(`${warrant.url}/oauth/revoke`, auth, ''), bodies: forRevoke.map((t) => `token=${t.access}`) }, { warm: false, note: used }));
+    rows.push(await measure('node-oidc-provider client_credentials (JWT ES256)', self, post(`${oidc.url}/token`, oidcAuth, 'grant_type=client_credentials&scope=read&resource=https%3A%2F%2Fapi.example')));
+    rows.push(await measure('node-oidc-provider introspection (opaque, in-memory)', self, post(`${oidc.url}/token/introspection`, oidcAuth, `token=${opaque}`)));
+    rows.push(await measure('bare Koa + jose: sign ES256 (no storage)', self, { url: `${signApp.url}/`, method: 'POST' }));
+    rows.push(await measure('bare Koa + jose: verify ES256 bearer (no storage)', self, { url: `${verifyApp.url}/`, headers: { authorization: `Bearer ${token}` } }));
+    perRound.push(rows);
+
+    // Rebuild of the tokens read model from the whole log so far (not swapped in).
+    const head = await warrant.auth.store.headPosition();
+    const rebuildStarted = performance.now();
+    const rebuilt = await rebuildProjection({ pool: warrant.auth.pool, store: warrant.auth.store, projection: tokensProjection, swap: false });
+    rebuilds.push({ rate: head / ((performance.now() - rebuildStarted) / 1000), events: head });
+    await warrant.auth.pool.query(`DROP SCHEMA ${rebuilt.schema} CASCADE`);
+  }
 } finally {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 }
 
-const by = (name: string) => rows.find((r) => r.name.startsWith(name))!;
-const ratio = (a: string, b: string) => (by(a).rps / by(b).rps).toFixed(2);
+// Report -------------------------------------------------------------------------------------------
+const names = perRound[0]!.map((r) => r.name);
+const of = (round: Row[], prefix: string) => round.find((r) => r.name.startsWith(prefix))!;
+const med = (name: string, field: keyof Omit<Row, 'name' | 'note'>) => median(perRound.map((round) => of(round, name)[field]));
+const ratio = (a: string, b: string, field: 'rps' | 'cpu' = 'rps') =>
+  median(perRound.map((round) => (field === 'rps' ? of(round, a).rps / of(round, b).rps : (of(round, a).nodeMs + of(round, a).pgMs) / (of(round, b).nodeMs + of(round, b).pgMs)))).toFixed(2);
+const fixed = (n: number, digits = 2) => n.toFixed(digits);
+const setting = (name: string) => settings.find((s) => s.name === name)?.setting ?? '?';
 const lines = [
-  `# Warrant benchmark`,
+  '# Warrant benchmark',
   '',
-  `${started.toISOString()} · Node ${process.version} · ${connections} connections · ${seconds} s per scenario · 2-core machine, load generator on the same machine (noisy: compare ratios within one run)`,
+  `${started.toISOString()} · Node ${process.version} · PostgreSQL ${setting('server_version')} (the machine's server: synchronous_commit=${setting('synchronous_commit')}, fsync=${setting('fsync')}) · ${connections} connections · ${seconds} s per scenario · medians of ${rounds} rounds · 2-core machine, load generator on the same machine in its own process (noisy: compare ratios within one run)`,
   '',
-  '| scenario | req/s | p50 (ms) | p99 (ms) | non-2xx | note |',
-  '|---|---:|---:|---:|---:|---|',
-  ...rows.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${r.note ?? ''} |`),
+  '| scenario | req/s | p50 (ms) | p99 (ms) | non-2xx | server cores | PostgreSQL cores | CPU ms/req (server + PostgreSQL) | note |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+  ...names.map((name) => {
+    const last = of(perRound.at(-1)!, name);
+    return `| ${name} | ${Math.round(med(name, 'rps'))} | ${med(name, 'p50')} | ${med(name, 'p99')} | ${perRound.reduce((n, round) => n + of(round, name).non2xx + of(round, name).errors, 0)} | ${fixed(med(name, 'nodeCores'))} | ${fixed(med(name, 'pgCores'))} | ${fixed(med(name, 'nodeMs'), 3)} + ${fixed(med(name, 'pgMs'), 3)} | ${last.note ?? ''} |`;
+  }),
   '',
-  '| ratio | value |',
+  '| ratio (median of the per-round ratios) | value |',
   '|---|---:|',
-  `| Warrant client_credentials / node-oidc-provider client_credentials | ${ratio('Warrant client_credentials', 'node-oidc-provider client_credentials')} |`,
-  `| Warrant introspection / node-oidc-provider introspection | ${ratio('Warrant introspection', 'node-oidc-provider introspection')} |`,
-  `| Warrant client_credentials / bare Koa + jose sign | ${ratio('Warrant client_credentials', 'bare Koa + jose: sign')} |`,
-  `| Warrant policy-protected route / bare Koa + jose verify | ${ratio('Warrant policy-protected', 'bare Koa + jose: verify')} |`,
+  `| Warrant client_credentials / node-oidc-provider client_credentials (req/s) | ${ratio('Warrant client_credentials', 'node-oidc-provider client_credentials')} |`,
+  `| Warrant client_credentials / bare Koa + jose sign (req/s) | ${ratio('Warrant client_credentials', 'bare Koa + jose: sign')} |`,
+  `| Warrant introspection / node-oidc-provider introspection (req/s) | ${ratio('Warrant introspection', 'node-oidc-provider introspection')} |`,
+  `| Warrant policy-protected route / bare Koa + jose verify (req/s) | ${ratio('Warrant policy-protected', 'bare Koa + jose: verify')} |`,
+  `| CPU ms per request: Warrant client_credentials / node-oidc-provider client_credentials | ${ratio('Warrant client_credentials', 'node-oidc-provider client_credentials', 'cpu')} |`,
+  `| CPU ms per request: Warrant introspection / node-oidc-provider introspection | ${ratio('Warrant introspection', 'node-oidc-provider introspection', 'cpu')} |`,
   '',
-  '| other target | measured |',
+  '| other target | measured (median) |',
   '|---|---:|',
-  ...extra,
+  `| issuance run: appends whose read-model rows were written in the append's own transaction (inline) | ${lags.map((l) => l.inline).join(' / ')} |`,
+  `| issuance run: waits for a projection runner after the append (append acknowledged → read model has it), count and p99 | ${lags.map((l) => l.waits).join(' / ')}; p99 ≤ ${median(lags.map((l) => l.p99))} ms |`,
+  `| projection rebuild (tokens, whole log: ${rebuilds.map((r) => r.events).join(' / ')} events) | ${Math.round(median(rebuilds.map((r) => r.rate)))} events/s |`,
   '',
   'Warrant appends every issuance, refresh and revocation as a durable event (synchronous commit) and',
   'answers once the read model shows it; node-oidc-provider keeps its state in process memory.',
+  'PostgreSQL cores are every `postgres` process on the machine during the run (idle for the peers).',
   '',
 ];
 await writeFile(new URL('./results.md', import.meta.url), lines.join('\n'));

@@ -4,7 +4,7 @@
 
 import type { InlineProjector, InlineStatement } from '../src/eventstore/index.js';
 import { PROJECTIONS_CHANNEL } from './runner.js';
-import { prepared, type Projection } from './types.js';
+import { prepared, statementsFor, type Projection } from './types.js';
 
 export function inlineProjector(list: readonly Projection[]): InlineProjector {
   const byName = new Map(list.map((projection) => [projection.name, projection]));
@@ -19,7 +19,7 @@ export function inlineProjector(list: readonly Projection[]): InlineProjector {
         const relevant = events.filter((event) => projection.eventTypes.includes(event.type));
         if (relevant.length === 0) continue;
         touched.push(name);
-        for (const event of relevant) for (const statement of projection.handle(event)) statements.push(prepared(statement));
+        for (const statement of statementsFor(projection, relevant)) statements.push(prepared(statement));
       }
       return { statements, touched };
     },

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { corked, settle } from '../src/db/pipeline.js';
 import type { EventStore } from '../src/eventstore/port.js';
 import { PROJECTIONS_CHANNEL } from './runner.js';
-import { prepared, type Projection } from './types.js';
+import { prepared, statementsFor, type Projection } from './types.js';
 
 export interface RebuildOptions {
   pool: pg.Pool;
@@ -56,7 +56,7 @@ async function replay(
     // The next page is read while this one is written; a page's statements go out in one write
     // as prepared statements (parsed once per connection).
     const next = read(last);
-    const statements = page.flatMap((event) => projection.handle(event));
+    const statements = statementsFor(projection, page);
     try {
       await settle(corked(client, () => statements.map((statement) => client.query(prepared(statement)))));
     } catch (error) {

@@ -20,7 +20,7 @@ import { corked } from '../src/db/pipeline.js';
 import type { EventStore, SubscriptionBatch } from '../src/eventstore/port.js';
 import type { Logger } from '../src/logger.js';
 import { silentLogger } from '../src/logger.js';
-import { prepared, type Projection } from './types.js';
+import { prepared, statementsFor, type Projection } from './types.js';
 
 export const PROJECTIONS_CHANNEL = 'warrant_projections';
 
@@ -230,7 +230,7 @@ export class ProjectionRunner {
     const name = this.#projection.name;
     // Everything up to the checkpoint check goes out at once (pipeline mode); COMMIT is sent
     // only after the compare-and-set is known to have moved exactly one row.
-    const statements = batch.events.flatMap((event) => this.#projection.handle(event));
+    const statements = statementsFor(this.#projection, batch.events);
     const sent = corked(client, () => [
       client.query('BEGIN'),
       client.query(

@@ -17,6 +17,19 @@ export interface Projection {
   /** Event types it handles; others only advance its checkpoint. */
   eventTypes: readonly string[];
   handle(event: RecordedEvent): SqlStatement[];
+  /**
+   * Optional: statements for several events in log order, with the same effect as handle() on
+   * each in turn but fewer statements (a run of one type written as one bulk statement).
+   */
+  handleMany?(events: readonly RecordedEvent[]): SqlStatement[];
+}
+
+/** The statements for events in log order: handleMany when the projection has it, else handle() for each. */
+export function statementsFor(projection: Projection, events: readonly RecordedEvent[]): SqlStatement[] {
+  if (projection.handleMany) return projection.handleMany(events);
+  const statements: SqlStatement[] = [];
+  for (const event of events) statements.push(...projection.handle(event));
+  return statements;
 }
 
 export function sql(text: string, ...values: unknown[]): SqlStatement {

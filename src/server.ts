@@ -121,7 +121,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   const store: EventStore = new InstrumentedEventStore(
     // On PostgreSQL the read models are written in the append transaction itself (issue 15);
     // the runners then only catch up when that could not be done.
-    createEventStore(config, pool, { inline: inlineProjector(projections) }),
+    createEventStore(config, pool, { inline: inlineProjector(projections), batchedReads: true }),
     metrics,
   );
   const runners = options.runProjections === false
@@ -135,7 +135,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   });
 
   const hasher = new Hasher(pepper);
-  const read = new ReadModels(pool);
+  const read = new ReadModels(pool, { batched: true });
   const context: WarrantContext = {
     config,
     pool,
@@ -206,6 +206,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
         await waiter.close();
         await store.close();
         await policy.close();
+        await read.close();
         if (ownsPool) await pool.end();
       })();
       return closed;

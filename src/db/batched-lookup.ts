@@ -7,7 +7,7 @@
 import pg from 'pg';
 
 interface Waiter<R> {
-  resolve: (row: R | undefined) => void;
+  resolve: (rows: R[]) => void;
   reject: (error: unknown) => void;
 }
 
@@ -16,7 +16,7 @@ export interface BatchedLookupOptions<R> {
   /** Prepared-statement name and text; `$1` is the text[] of keys. */
   name: string;
   text: string;
-  /** The key a returned row answers. */
+  /** The key a returned row answers (several rows may answer one key: lookupAll). */
   keyOf: (row: R) => string;
   applicationName: string;
   /** Queries allowed in flight at once (default 2). */
@@ -64,7 +64,13 @@ export class BatchedLookup<R extends pg.QueryResultRow> {
     await client?.end().catch(() => undefined);
   }
 
-  lookup(key: string): Promise<R | undefined> {
+  /** The row for this key, if any. */
+  async lookup(key: string): Promise<R | undefined> {
+    return (await this.lookupAll(key))[0];
+  }
+
+  /** Every row for this key, in the order the query returns them. */
+  lookupAll(key: string): Promise<R[]> {
     return new Promise((resolve, reject) => {
       const waiters = this.#pending.get(key);
       if (waiters) waiters.push({ resolve, reject });
@@ -85,8 +91,14 @@ export class BatchedLookup<R extends pg.QueryResultRow> {
     query
       .then(
         ({ rows }) => {
-          const found = new Map(rows.map((row) => [keyOf(row), row]));
-          for (const [key, waiters] of batch) for (const waiter of waiters) waiter.resolve(found.get(key));
+          const found = new Map<string, R[]>();
+          for (const row of rows) {
+            const key = keyOf(row);
+            const list = found.get(key);
+            if (list) list.push(row);
+            else found.set(key, [row]);
+          }
+          for (const [key, waiters] of batch) for (const waiter of waiters) waiter.resolve(found.get(key) ?? []);
         },
         (error: unknown) => {
           for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);

@@ -64,6 +64,8 @@ export interface RefreshCommand {
   /** Scopes the client may still receive (its registration may have narrowed since). */
   clientScopes: readonly string[];
   jti: string;
+  /** Keyed hash of the access token that goes out with this refresh. */
+  accessTokenHash: string | null;
   refreshTokenHash: string;
   accessTokenExpiresAt: Date;
   refreshTokenExpiresAt: Date;
@@ -137,6 +139,7 @@ function decideRefresh(command: RefreshCommand, state: FamilyState): Decision {
       familyId: command.familyId,
       clientId: command.clientId,
       jti: command.jti,
+      accessTokenHash: command.accessTokenHash,
       scopes,
       accessTokenExpiresAt: command.accessTokenExpiresAt.toISOString(),
       previousRefreshTokenHash: previous,

@@ -100,6 +100,8 @@ export interface TokenIssued {
   scopes: string[];
   audience: string[];
   jti: string;
+  /** Keyed hash of the signed access token (v2; null in v1): introspection compares it instead of verifying. */
+  accessTokenHash: string | null;
   accessTokenExpiresAt: string;
   refreshTokenHash: string | null;
   refreshTokenExpiresAt: string | null;
@@ -113,6 +115,8 @@ export interface TokenRefreshed {
   familyId: string;
   clientId: string;
   jti: string;
+  /** Keyed hash of the signed access token (v2; null in v1). */
+  accessTokenHash: string | null;
   scopes: string[];
   accessTokenExpiresAt: string;
   previousRefreshTokenHash: string;
@@ -340,7 +344,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
   TokenIssued: {
     type: 'object',
     additionalProperties: false,
-    required: ['familyId', 'clientId', 'subject', 'grantType', 'scopes', 'audience', 'jti', 'accessTokenExpiresAt', 'refreshTokenHash', 'refreshTokenExpiresAt', 'grantId', 'name'],
+    required: ['familyId', 'clientId', 'subject', 'grantType', 'scopes', 'audience', 'jti', 'accessTokenHash', 'accessTokenExpiresAt', 'refreshTokenHash', 'refreshTokenExpiresAt', 'grantId', 'name'],
     properties: {
       familyId: uuid,
       clientId: uuid,
@@ -349,6 +353,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       scopes,
       audience: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 2000 }, minItems: 1, maxItems: 10 },
       jti,
+      accessTokenHash: { ...keyedHash, nullable: true },
       accessTokenExpiresAt: dateTime,
       refreshTokenHash: { ...keyedHash, nullable: true },
       refreshTokenExpiresAt: { ...dateTime, nullable: true },
@@ -359,11 +364,12 @@ export const schemas: { [K in EventType]: SchemaObject } = {
   TokenRefreshed: {
     type: 'object',
     additionalProperties: false,
-    required: ['familyId', 'clientId', 'jti', 'scopes', 'accessTokenExpiresAt', 'previousRefreshTokenHash', 'refreshTokenHash', 'refreshTokenExpiresAt'],
+    required: ['familyId', 'clientId', 'jti', 'accessTokenHash', 'scopes', 'accessTokenExpiresAt', 'previousRefreshTokenHash', 'refreshTokenHash', 'refreshTokenExpiresAt'],
     properties: {
       familyId: uuid,
       clientId: uuid,
       jti,
+      accessTokenHash: { ...keyedHash, nullable: true },
       scopes,
       accessTokenExpiresAt: dateTime,
       previousRefreshTokenHash: keyedHash,
@@ -419,8 +425,8 @@ export const versions: { [K in EventType]: number } = {
   ClientRevoked: 1,
   AuthorizationCodeIssued: 2,
   AuthorizationCodeRedeemed: 1,
-  TokenIssued: 1,
-  TokenRefreshed: 1,
+  TokenIssued: 2,
+  TokenRefreshed: 2,
   TokenRevoked: 1,
   SessionStarted: 1,
   SessionEnded: 1,
@@ -430,8 +436,11 @@ export const versions: { [K in EventType]: number } = {
 
 /** upcasters[type][n] turns stored data of version n into version n + 1 (read time; stored events never change). */
 const withoutSession = (data: unknown) => ({ ...(data as object), sessionId: null });
+const withoutAccessTokenHash = (data: unknown) => ({ ...(data as object), accessTokenHash: null });
 export const upcasters: { [K in EventType]?: Record<number, (data: unknown) => unknown> } = {
   AuthorizationCodeIssued: { 1: withoutSession },
   DeviceAuthorizationApproved: { 1: withoutSession },
   DeviceAuthorizationDenied: { 1: withoutSession },
+  TokenIssued: { 1: withoutAccessTokenHash },
+  TokenRefreshed: { 1: withoutAccessTokenHash },
 };

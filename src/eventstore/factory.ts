@@ -8,9 +8,12 @@ import type { EventStore } from './port.js';
 import type { InlineProjector } from './postgres/inline.js';
 import { PostgresEventStore } from './postgres/index.js';
 
-/** `inline`: read models the PostgreSQL store applies in its append transactions (EventStoreDB has runners only). */
-export function createEventStore(config: Pick<Config, 'eventStoreUrl' | 'appendBatchSize'>, pool: pg.Pool, options: { inline?: InlineProjector } = {}): EventStore {
+/**
+ * `inline`: read models the PostgreSQL store applies in its append transactions (EventStoreDB has
+ * runners only). `batchedReads`: stream reads share round trips (the server; not worth a connection for the CLI).
+ */
+export function createEventStore(config: Pick<Config, 'eventStoreUrl' | 'appendBatchSize'>, pool: pg.Pool, options: { inline?: InlineProjector; batchedReads?: boolean } = {}): EventStore {
   return config.eventStoreUrl
     ? new EsdbEventStore({ connectionString: config.eventStoreUrl })
-    : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize, ...(options.inline ? { inline: options.inline } : {}) });
+    : new PostgresEventStore({ pool, maxBatch: config.appendBatchSize, batchedReads: options.batchedReads ?? false, ...(options.inline ? { inline: options.inline } : {}) });
 }

@@ -1,6 +1,7 @@
 // Issuing tokens: every grant ends here. A token family (one grant and its refresh chain) starts
-// with TokenIssued; its access token is an RFC 9068 JWT signed while the event is appended, and
-// handed out only once the read models know it, so introspection and policies accept it at once.
+// with TokenIssued; its access token is an RFC 9068 JWT signed before the event is appended (the
+// event records its keyed hash) and handed out only once the read models know it, so introspection
+// and policies accept it at once.
 
 import { randomUUID } from 'node:crypto';
 import { familyDecider } from '../domain/token-family.js';
@@ -59,26 +60,26 @@ export async function issueTokens(
   const jti = randomId();
   const refreshToken = input.withRefresh ? randomSecret() : undefined;
   const iat = Math.floor(now.getTime() / 1000);
-  const [accessToken, handled] = await Promise.all([
-    mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + ttl.access }),
-    handle(ctx, familyStream(familyId), familyDecider, {
-      type: 'Issue',
-      token: {
-        familyId,
-        clientId: input.client.clientId,
-        subject: input.subject,
-        grantType: input.grantType,
-        scopes: input.scopes,
-        audience: input.audience,
-        jti,
-        accessTokenExpiresAt: new Date(now.getTime() + ttl.access * 1000).toISOString(),
-        refreshTokenHash: refreshToken ? ctx.hasher.hash(refreshToken) : null,
-        refreshTokenExpiresAt: refreshToken ? new Date(now.getTime() + ttl.refresh * 1000).toISOString() : null,
-        grantId: input.grantId ?? null,
-        name: input.name ?? null,
-      },
-    }, { actor: input.actor, fresh: true }),
-  ]);
+  // Signed first (tens of microseconds with node:crypto) so that its keyed hash goes into the event.
+  const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + ttl.access });
+  const handled = await handle(ctx, familyStream(familyId), familyDecider, {
+    type: 'Issue',
+    token: {
+      familyId,
+      clientId: input.client.clientId,
+      subject: input.subject,
+      grantType: input.grantType,
+      scopes: input.scopes,
+      audience: input.audience,
+      jti,
+      accessTokenHash: ctx.hasher.hash(accessToken),
+      accessTokenExpiresAt: new Date(now.getTime() + ttl.access * 1000).toISOString(),
+      refreshTokenHash: refreshToken ? ctx.hasher.hash(refreshToken) : null,
+      refreshTokenExpiresAt: refreshToken ? new Date(now.getTime() + ttl.refresh * 1000).toISOString() : null,
+      grantId: input.grantId ?? null,
+      name: input.name ?? null,
+    },
+  }, { actor: input.actor, fresh: true });
   // A fresh family id cannot exist; if it did, nothing was appended and no token goes out.
   if (handled.decision.error) throw handled.decision.error;
   ctx.metrics.tokensIssued.inc({ grant_type: input.grantType });

@@ -1,7 +1,14 @@
 // Finding a presented token, of either kind, for revocation and introspection: an access token
-// by its verified JWT's jti, a refresh token by its keyed hash — each one indexed lookup.
+// by its JWT's jti, a refresh token by its keyed hash — each one indexed lookup.
+//
+// An access token's row records the keyed hash of the whole JWT as it was issued (TokenIssued,
+// TokenRefreshed). A presented token whose hash matches is byte for byte one this server signed,
+// so its signature needs no second check: an HMAC (microseconds) stands in for an ECDSA or RSA
+// verification. Only tokens whose events predate the hash (accessTokenHash null) are verified
+// with jose as before. Either way the signing key must still be one the server publishes, so
+// retiring a key still ends its tokens.
 
-import { AccessTokenError, looksLikeJwt, verifyAccessToken } from './access-token.js';
+import { AccessTokenError, looksLikeJwt, verifyAccessToken, type AccessTokenClaims } from './access-token.js';
 import type { TokenRow } from '../readmodels/tokens.js';
 import type { WarrantContext } from './context.js';
 
@@ -11,16 +18,44 @@ export interface TokenLookup extends Pick<TokenRow, 'familyId' | 'clientId' | 's
   active: boolean;
 }
 
-async function accessToken(ctx: WarrantContext, token: string): Promise<TokenLookup | undefined> {
-  let claims;
+/** The JWT's header and payload, unverified; undefined unless both are JSON objects with a string kid and jti. */
+function decodeUnverified(token: string): { kid: string; jti: string } | undefined {
+  const [header, payload] = token.split('.');
   try {
-    claims = await verifyAccessToken(ctx.keys, token, { issuer: ctx.config.issuer, clockToleranceSeconds: 0 });
+    const h: unknown = JSON.parse(Buffer.from(header!, 'base64url').toString('utf8'));
+    const p: unknown = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+    const kid = (h as { kid?: unknown } | null)?.kid;
+    const jti = (p as { jti?: unknown } | null)?.jti;
+    return typeof kid === 'string' && typeof jti === 'string' ? { kid, jti } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Verifies the JWT with jose: for tokens whose row has no hash (issued before the hash was recorded). */
+async function verified(ctx: WarrantContext, token: string): Promise<AccessTokenClaims | undefined> {
+  try {
+    return await verifyAccessToken(ctx.keys, token, { issuer: ctx.config.issuer, clockToleranceSeconds: 0 });
   } catch (error) {
     if (error instanceof AccessTokenError) return undefined;
     throw error;
   }
-  const row = await ctx.read.tokens.accessToken(claims.jti);
+}
+
+async function accessToken(ctx: WarrantContext, token: string): Promise<TokenLookup | undefined> {
+  const unverified = decodeUnverified(token);
+  if (!unverified) return undefined;
+  const row = await ctx.read.tokens.accessToken(unverified.jti);
   if (!row) return undefined;
+  let claims: AccessTokenClaims | undefined;
+  if (row.tokenHash !== null) {
+    if (!ctx.hasher.matches(token, row.tokenHash)) return undefined;
+    if (!(await ctx.keys.verificationKeys()).some((key) => key.kid === unverified.kid)) return undefined;
+    claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as AccessTokenClaims;
+  } else {
+    claims = await verified(ctx, token);
+    if (claims?.jti !== unverified.jti) return undefined;
+  }
   return {
     type: 'access_token', familyId: row.familyId, clientId: row.clientId, subject: row.subject, scopes: row.scopes, audience: row.audience,
     issuedAt: new Date(claims.iat * 1000), expiresAt: new Date(claims.exp * 1000), jti: claims.jti,

@@ -17,13 +17,18 @@ export class ReadModels {
   readonly sessions: SessionQueries;
   readonly consents: ConsentQueries;
 
-  constructor(pool: pg.Pool) {
+  /** `batched` (the server): token lookups share round trips; close() ends their connections. */
+  constructor(pool: pg.Pool, options: { batched?: boolean } = {}) {
     this.clients = new ClientQueries(pool);
-    this.tokens = new TokenQueries(pool);
+    this.tokens = new TokenQueries(pool, options);
     this.codes = new CodeQueries(pool);
     this.devices = new DeviceQueries(pool);
     this.sessions = new SessionQueries(pool);
     this.consents = new ConsentQueries(pool);
+  }
+
+  close(): Promise<void> {
+    return this.tokens.close();
   }
 }
 

@@ -3,6 +3,7 @@
 // so a revoked family or client is refused at once.
 
 import type pg from 'pg';
+import { BatchedLookup } from '../db/batched-lookup.js';
 
 /** A token as introspection and revocation see it. */
 export interface TokenRow {
@@ -17,6 +18,8 @@ export interface TokenRow {
   clientRevoked: boolean;
   /** Refresh tokens: is this the family's current one (not rotated away)? Access tokens: true. */
   current: boolean;
+  /** Access tokens: keyed hash of the whole JWT (null for tokens issued before issue 15). */
+  tokenHash: string | null;
 }
 
 interface Row {
@@ -30,6 +33,8 @@ interface Row {
   family_revoked: boolean;
   client_revoked: boolean;
   current: boolean;
+  key: string;
+  token_hash: string | null;
 }
 
 const toToken = (row: Row): TokenRow => ({
@@ -43,6 +48,7 @@ const toToken = (row: Row): TokenRow => ({
   familyRevoked: row.family_revoked,
   clientRevoked: row.client_revoked,
   current: row.current,
+  tokenHash: row.token_hash,
 });
 
 export interface PersonalTokenRow {
@@ -56,38 +62,55 @@ export interface PersonalTokenRow {
   revoked: boolean;
 }
 
-// One lookup each, joined to the family and the client, so a revoked one shows at once.
-const lookup = (from: string, columns: string, where: string) => `
-  SELECT t.family_id, t.client_id, ${columns}, t.issued_at, t.expires_at, f.revoked AS family_revoked, c.revoked AS client_revoked
+// One lookup each, joined to the family and the client, so a revoked one shows at once. `$1` is an
+// array: under load, lookups that arrive together share one round trip (db/batched-lookup.ts).
+const lookup = (from: string, columns: string, key: string) => `
+  SELECT ${key} AS key, t.family_id, t.client_id, ${columns}, t.issued_at, t.expires_at, f.revoked AS family_revoked, c.revoked AS client_revoked
     FROM ${from} t
     JOIN token_families f ON f.family_id = t.family_id
     JOIN clients c ON c.client_id = t.client_id
-   WHERE ${where} = $1`;
-const ACCESS_TOKEN = lookup('access_tokens', 't.subject, t.scopes, t.audience, true AS current', 't.jti');
-const REFRESH_TOKEN = lookup('refresh_tokens', 'f.subject, f.scopes, f.audience, t.current', 't.token_hash');
+   WHERE ${key} = ANY($1::text[])`;
+const ACCESS_TOKEN = lookup('access_tokens', 't.subject, t.scopes, t.audience, true AS current, t.token_hash', 't.jti');
+const REFRESH_TOKEN = lookup('refresh_tokens', 'f.subject, f.scopes, f.audience, t.current, null AS token_hash', 't.token_hash');
+
+type Lookup = (key: string) => Promise<Row | undefined>;
 
 export class TokenQueries {
-  constructor(private readonly pool: pg.Pool) {}
+  readonly #accessToken: Lookup;
+  readonly #refreshToken: Lookup;
+  readonly #batches: BatchedLookup<Row>[] = [];
+
+  /** `batched`: the server's lookups share round trips over connections of their own (close() ends them). */
+  constructor(private readonly pool: pg.Pool, options: { batched?: boolean } = {}) {
+    const make = (name: string, text: string): Lookup => {
+      if (!options.batched) return async (key) => (await pool.query<Row>(text, [[key]])).rows[0];
+      const batch = new BatchedLookup<Row>({ pool, name, text, keyOf: (row) => row.key, applicationName: 'warrant-lookup' });
+      this.#batches.push(batch);
+      return (key) => batch.lookup(key);
+    };
+    this.#accessToken = make('warrant_access_token', ACCESS_TOKEN);
+    this.#refreshToken = make('warrant_refresh_token', REFRESH_TOKEN);
+  }
 
   /** An access token by its jti: its own scopes and audience (a refresh may have narrowed them since). */
-  accessToken(jti: string): Promise<TokenRow | undefined> {
-    return this.#token(ACCESS_TOKEN, jti);
+  async accessToken(jti: string): Promise<TokenRow | undefined> {
+    const row = await this.#accessToken(jti);
+    return row && toToken(row);
   }
 
   /** A refresh token by its keyed hash, with its family's scopes and audience. */
-  refreshToken(tokenHash: string): Promise<TokenRow | undefined> {
-    return this.#token(REFRESH_TOKEN, tokenHash);
+  async refreshToken(tokenHash: string): Promise<TokenRow | undefined> {
+    const row = await this.#refreshToken(tokenHash);
+    return row && toToken(row);
   }
 
-  async #token(text: string, key: string): Promise<TokenRow | undefined> {
-    const { rows } = await this.pool.query<Row>(text, [key]);
-    return rows[0] && toToken(rows[0]);
+  async close(): Promise<void> {
+    await Promise.all(this.#batches.map((batch) => batch.close()));
   }
 
   /** The family a refresh token (current or rotated away) belongs to. */
   async familyOfRefreshToken(tokenHash: string): Promise<string | undefined> {
-    const { rows } = await this.pool.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [tokenHash]);
-    return rows[0]?.family_id;
+    return (await this.#refreshToken(tokenHash))?.family_id;
   }
 
   /** Personal access tokens (never the tokens themselves), of one subject or of everyone, with usernames. */

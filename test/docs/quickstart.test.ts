@@ -25,6 +25,16 @@ function json(text: string): Record<string, any> {
   return JSON.parse(text) as Record<string, any>;
 }
 
+/** Is any process of this process group still running? */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('README quickstart', function () {
   this.timeout(240_000);
   let storage: string;
@@ -37,9 +47,16 @@ describe('README quickstart', function () {
   });
   after(async () => {
     await chrome?.close();
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await new Promise((resolve) => server!.once('exit', resolve));
+    // The shell, npm and the server are one process group: stop them all, and wait until the
+    // server has gone before its storage is removed (a SIGTERM to the shell alone orphans it).
+    if (server?.pid !== undefined) {
+      try {
+        process.kill(-server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      for (let i = 0; i < 300 && groupAlive(server.pid); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (groupAlive(server.pid)) process.kill(-server.pid, 'SIGKILL');
     }
     await rm(storage, { recursive: true, force: true });
   });
@@ -55,7 +72,7 @@ describe('README quickstart', function () {
     expect(serverLines[0]).to.equal('npm install');
     const [port, pgPort] = [await freePort(), await freePort()];
     const env = { PORT: String(port), WARRANT_STORAGE: storage, WARRANT_EMBEDDED_PG_PORT: String(pgPort) };
-    server = spawn('bash', ['-c', serverLines.slice(1).join('\n')], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn('bash', ['-c', serverLines.slice(1).join('\n')], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     server.stdout!.on('data', (chunk: Buffer) => (serverOutput += chunk.toString()));
     server.stderr!.on('data', (chunk: Buffer) => (serverOutput += chunk.toString()));
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 90_000).catch((error: unknown) => {

@@ -19,7 +19,7 @@ function issued(scopes = ['read', 'write']): DomainEvent[] {
     {
       type: 'Issue',
       token: {
-        familyId, clientId, subject: 'alice', grantType: 'authorization_code', scopes, audience: ['https://api'], jti: 'jti-000000000000001',
+        familyId, clientId, subject: 'alice', grantType: 'authorization_code', scopes, audience: ['https://api'], jti: 'jti-000000000000001', accessTokenHash: 'A1',
         accessTokenExpiresAt: at(3600).toISOString(), refreshTokenHash: 'R1', refreshTokenExpiresAt: at(86400).toISOString(), grantId: null, name: null,
       },
     },
@@ -29,7 +29,7 @@ function issued(scopes = ['read', 'write']): DomainEvent[] {
 
 const refresh = (overrides: Partial<RefreshCommand>): RefreshCommand => ({
   type: 'Refresh', familyId, clientId, presentedHash: 'R1', scopes: undefined, clientScopes: ['read', 'write'], jti: 'jti-000000000000002',
-  refreshTokenHash: 'R2', accessTokenExpiresAt: at(7200), refreshTokenExpiresAt: at(90000), graceSeconds: 0, now: at(10), ...overrides,
+  accessTokenHash: 'A2', refreshTokenHash: 'R2', accessTokenExpiresAt: at(7200), refreshTokenExpiresAt: at(90000), graceSeconds: 0, now: at(10), ...overrides,
 });
 
 describe('token family decider', () => {

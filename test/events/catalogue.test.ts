@@ -28,10 +28,10 @@ const samples: { [K in EventType]: EventDataMap[K] } = {
   AuthorizationCodeRedeemed: { grantId: uuid, clientId: uuid, familyId: uuid },
   TokenIssued: {
     familyId: uuid, clientId: uuid, subject: 'alice', grantType: 'authorization_code', scopes: ['read'], audience: ['https://api.example'],
-    jti: 'abcdefghijklmnop', accessTokenExpiresAt: at, refreshTokenHash: hash, refreshTokenExpiresAt: at, grantId: uuid, name: null,
+    jti: 'abcdefghijklmnop', accessTokenHash: hash, accessTokenExpiresAt: at, refreshTokenHash: hash, refreshTokenExpiresAt: at, grantId: uuid, name: null,
   },
   TokenRefreshed: {
-    familyId: uuid, clientId: uuid, jti: 'abcdefghijklmnoq', scopes: ['read'], accessTokenExpiresAt: at,
+    familyId: uuid, clientId: uuid, jti: 'abcdefghijklmnoq', accessTokenHash: hash, scopes: ['read'], accessTokenExpiresAt: at,
     previousRefreshTokenHash: hash, refreshTokenHash: hash, refreshTokenExpiresAt: at,
   },
   TokenRevoked: { familyId: uuid, clientId: uuid, reason: 'refresh_token_reuse' },
@@ -76,6 +76,17 @@ describe('event catalogue', () => {
     expect(upcast).to.deep.equal({ version: 2, data: { ...v1, sessionId: null } });
     expect(() => warrantEvents.validate('AuthorizationCodeIssued', upcast.data)).not.to.throw();
     expect(warrantEvents.upcast('DeviceAuthorizationApproved', 1, { deviceId: uuid, subject: 'alice' }).data).to.deep.equal({ deviceId: uuid, subject: 'alice', sessionId: null });
+  });
+
+  it('upcasts version-1 TokenIssued and TokenRefreshed (before access-token hashes were recorded) to accessTokenHash null', () => {
+    const v1 = { familyId: uuid, clientId: uuid, jti: 'abcdefghijklmnoq', scopes: ['read'], accessTokenExpiresAt: at, previousRefreshTokenHash: hash, refreshTokenHash: hash, refreshTokenExpiresAt: at };
+    const upcast = warrantEvents.upcast('TokenRefreshed', 1, v1);
+    expect(upcast).to.deep.equal({ version: 2, data: { ...v1, accessTokenHash: null } });
+    expect(() => warrantEvents.validate('TokenRefreshed', upcast.data)).not.to.throw();
+    const issued = { ...samples.TokenIssued } as Record<string, unknown>;
+    delete issued['accessTokenHash'];
+    expect(() => warrantEvents.validate('TokenIssued', issued)).to.throw(EventSchemaError);
+    expect(() => warrantEvents.validate('TokenIssued', warrantEvents.upcast('TokenIssued', 1, issued).data)).not.to.throw();
   });
 
   it('refuses an update that changes nothing', () => {

@@ -5,6 +5,8 @@ import { expect } from 'chai';
 import { PostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { revokedEvent } from '../support/events.js';
 import * as oauth from 'oauth4webapi';
+import { decodeJwt } from 'jose';
+import { signAccessToken, type AccessTokenClaims } from '../../src/oauth/access-token.js';
 import { revokeClient } from '../../src/oauth/clients.js';
 import { issueTokens } from '../../src/oauth/issue.js';
 import { basic, insecure, postForm, startTestServer, type TestServer, useTestServer } from '../support/server.js';
@@ -66,6 +68,34 @@ describe('POST /oauth/revoke and POST /oauth/introspect', function () {
       for (const token of ['garbage', 'a.b.c', `${t.issued.access_token.slice(0, -4)}AAAA`, 'x'.repeat(43)]) {
         expect(await introspect(token, t), token.slice(0, 20)).to.deep.equal({ active: false });
       }
+    });
+
+    it("a token that carries a real jti but is not byte for byte the one issued is inactive, even when signed with the server's own key", async () => {
+      const t = await tokens();
+      const claims = decodeJwt(t.issued.access_token) as AccessTokenClaims;
+      const [header, payload, signature] = t.issued.access_token.split('.') as [string, string, string];
+      const widened = Buffer.from(JSON.stringify({ ...claims, scope: 'read write' })).toString('base64url');
+      const forgeries = {
+        'claims changed, signature kept': `${header}.${widened}.${signature}`,
+        'signature replaced': `${header}.${payload}.${Buffer.alloc(64, 7).toString('base64url')}`,
+        // Only a leaked key could produce this; the server still never issued it.
+        're-signed with the active key': await signAccessToken(server.auth.context.keys, { ...claims, scope: 'read write' }),
+      };
+      for (const [what, token] of Object.entries(forgeries)) {
+        expect(await introspect(token, t), what).to.deep.equal({ active: false });
+      }
+      expect(await introspect(t.issued.access_token, t)).to.include({ active: true, scope: 'read', jti: claims.jti });
+    });
+
+    it('still verifies the signature of access tokens whose events predate the recorded hash (version-1 TokenIssued)', async () => {
+      const t = await tokens();
+      const { jti } = decodeJwt(t.issued.access_token);
+      // What replaying a version-1 TokenIssued leaves: the row without a hash.
+      const { rowCount } = await server.db.pool.query('UPDATE access_tokens SET token_hash = NULL WHERE jti = $1', [jti]);
+      expect(rowCount).to.equal(1);
+      expect(await introspect(t.issued.access_token, t)).to.include({ active: true, scope: 'read', jti });
+      const [header, payload] = t.issued.access_token.split('.');
+      expect(await introspect(`${header}.${payload}.${Buffer.alloc(64, 7).toString('base64url')}`, t)).to.deep.equal({ active: false });
     });
 
     it('requires client authentication, and a public client id is not enough (no token scanning)', async () => {

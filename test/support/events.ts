@@ -73,7 +73,7 @@ export async function seedHistory(
         type: 'TokenIssued',
         data: {
           familyId, clientId, subject: `user-${f}`, grantType: 'authorization_code', scopes: ['read'], audience: ['https://api.example'],
-          jti: `jti${(++counter).toString().padStart(20, '0')}`, accessTokenExpiresAt: expires, refreshTokenHash: refresh,
+          jti: `jti${(++counter).toString().padStart(20, '0')}`, accessTokenHash: hash(++counter), accessTokenExpiresAt: expires, refreshTokenHash: refresh,
           refreshTokenExpiresAt: expires, grantId, name: null,
         },
       }], { expectedRevision: 'no_stream' });
@@ -83,7 +83,7 @@ export async function seedHistory(
         last = (await store.append(familyStream, [{
           type: 'TokenRefreshed',
           data: {
-            familyId, clientId, jti: `jti${(++counter).toString().padStart(20, '0')}`, scopes: ['read'], accessTokenExpiresAt: expires,
+            familyId, clientId, jti: `jti${(++counter).toString().padStart(20, '0')}`, scopes: ['read'], accessTokenHash: hash(++counter), accessTokenExpiresAt: expires,
             previousRefreshTokenHash: previous, refreshTokenHash: next, refreshTokenExpiresAt: expires,
           },
         }], { expectedRevision: r })).position;

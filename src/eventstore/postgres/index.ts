@@ -28,6 +28,8 @@ export interface PostgresEventStoreOptions {
   beforeCommit?: BeforeCommit;
   /** Read models to apply in the append transaction itself (./inline.ts); unset: runners only. */
   inline?: InlineProjector;
+  /** Whole-stream reads arriving together share one round trip on a connection of their own (the server's hot path). */
+  batchedReads?: boolean;
 }
 
 export class PostgresEventStore implements EventStore {
@@ -41,7 +43,7 @@ export class PostgresEventStore implements EventStore {
   constructor(options: PostgresEventStoreOptions) {
     this.#catalogue = options.catalogue ?? warrantEvents;
     this.#clock = options.clock ?? (() => new Date());
-    this.#reader = new EventReader(options.pool, this.#catalogue);
+    this.#reader = new EventReader(options.pool, this.#catalogue, { batched: options.batchedReads ?? false });
     this.#subscriptions = new Subscriptions({
       pool: options.pool,
       pollIntervalMs: options.pollIntervalMs ?? 1000,
@@ -91,5 +93,6 @@ export class PostgresEventStore implements EventStore {
     this.#closed = true;
     await this.#appends.close();
     await this.#subscriptions.close();
+    await this.#reader.close();
   }
 }

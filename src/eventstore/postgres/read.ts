@@ -2,6 +2,7 @@
 // and the shared unfiltered pages subscriptions read.
 
 import type pg from 'pg';
+import { BatchedLookup } from '../../db/batched-lookup.js';
 import { isConnectionError } from '../../db/errors.js';
 import type { EventCatalogue } from '../../events/catalogue.js';
 import type { ReadAllOptions, ReadStreamOptions, RecordedEvent } from '../port.js';
@@ -24,10 +25,25 @@ export class EventReader {
   readonly #pool: pg.Pool;
   readonly #catalogue: EventCatalogue;
   readonly #pages = new Map<string, Promise<RecordedEvent[]>>();
+  /** Whole-stream reads that arrive together share one round trip (`batched`; close() ends it). */
+  readonly #streams: BatchedLookup<EventRow> | undefined;
 
-  constructor(pool: pg.Pool, catalogue: EventCatalogue) {
+  constructor(pool: pg.Pool, catalogue: EventCatalogue, options: { batched?: boolean } = {}) {
     this.#pool = pool;
     this.#catalogue = catalogue;
+    this.#streams = options.batched
+      ? new BatchedLookup<EventRow>({
+          pool,
+          name: 'warrant_read_streams',
+          text: `SELECT ${EVENT_COLUMNS} FROM es_events WHERE stream_id = ANY($1::text[]) ORDER BY stream_id, revision`,
+          keyOf: (row) => row.stream_id,
+          applicationName: 'warrant-read',
+        })
+      : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.#streams?.close();
   }
 
   #toRecorded(row: EventRow, upcast = true): RecordedEvent {
@@ -53,6 +69,15 @@ export class EventReader {
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    if (this.#streams && !options.fromRevision && options.maxCount === undefined) {
+      let rows: EventRow[];
+      try {
+        rows = await this.#streams.lookupAll(streamId);
+      } catch (error) {
+        throw isConnectionError(error) ? unavailable(error) : error;
+      }
+      return rows.map((row) => this.#toRecorded(row, options.upcast !== false));
+    }
     const { rows } = await this.#query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM es_events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
       [streamId, options.fromRevision ?? 0, options.maxCount ?? null],

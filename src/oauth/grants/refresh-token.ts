@@ -2,7 +2,7 @@
 // rotated one used again revokes the whole family — of two concurrent refreshes exactly one wins,
 // since each appends at the family's revision.
 
-import { familyDecider } from '../../domain/token-family.js';
+import { familyDecider, type RefreshCommand } from '../../domain/token-family.js';
 import type { DomainError } from '../../domain/errors.js';
 import { isWrongExpectedRevision } from '../../eventstore/port.js';
 import type { ClientRecord } from '../../readmodels/clients.js';
@@ -44,25 +44,36 @@ export async function refreshTokens(
 
   const now = ctx.clock();
   const ttl = lifetimes(ctx, client);
-  const jti = randomId();
+  const iat = Math.floor(now.getTime() / 1000);
   const refreshToken = randomSecret();
+  const command: RefreshCommand = {
+    type: 'Refresh',
+    familyId,
+    clientId: client.clientId,
+    presentedHash,
+    scopes: requested,
+    clientScopes: client.scopes,
+    jti: randomId(),
+    accessTokenHash: null,
+    refreshTokenHash: ctx.hasher.hash(refreshToken),
+    accessTokenExpiresAt: new Date(now.getTime() + ttl.access * 1000),
+    refreshTokenExpiresAt: new Date(now.getTime() + ttl.refresh * 1000),
+    graceSeconds: ctx.config.refreshGraceSeconds,
+    now,
+  };
+  // The access token is signed before the append so that the event records its keyed hash; its
+  // scopes are those the decision on the loaded state gives (handle decides again on that same
+  // state, and appends only at its revision).
+  const preview = familyDecider.decide(command, state).events[0];
+  let accessToken: string | undefined;
+  if (preview?.type === 'TokenRefreshed' && state.issued) {
+    accessToken = await mint(ctx, { sub: state.issued.subject, aud: state.issued.audience, jti: command.jti, clientId: client.clientId, scopes: preview.data.scopes, iat, exp: iat + ttl.access });
+    command.accessTokenHash = ctx.hasher.hash(accessToken);
+  }
   let handled;
   try {
     // Reuse detection revokes before failing: the revocation is appended (and visible) before we answer.
-    handled = await handle(ctx, stream, familyDecider, {
-      type: 'Refresh',
-      familyId,
-      clientId: client.clientId,
-      presentedHash,
-      scopes: requested,
-      clientScopes: client.scopes,
-      jti,
-      refreshTokenHash: ctx.hasher.hash(refreshToken),
-      accessTokenExpiresAt: new Date(now.getTime() + ttl.access * 1000),
-      refreshTokenExpiresAt: new Date(now.getTime() + ttl.refresh * 1000),
-      graceSeconds: ctx.config.refreshGraceSeconds,
-      now,
-    }, { actor: input.actor, loaded });
+    handled = await handle(ctx, stream, familyDecider, command, { actor: input.actor, loaded });
   } catch (error) {
     // Another refresh of this family won the race (expected revision): this one loses, cleanly.
     if (isWrongExpectedRevision(error)) throw new InvalidGrant('the refresh token is invalid, expired or revoked', 'lost a concurrent refresh');
@@ -72,10 +83,7 @@ export async function refreshTokens(
   if (decision.events[0]?.type === 'TokenRevoked') ctx.metrics.revocations.inc({ reason: 'refresh_token_reuse' });
   if (decision.error) throw refreshError(decision.error);
   const refreshed = decision.events[0];
-  if (refreshed?.type !== 'TokenRefreshed' || !handled.state.issued) throw new InvalidGrant();
+  if (refreshed?.type !== 'TokenRefreshed' || !accessToken) throw new InvalidGrant();
   ctx.metrics.refreshes.inc();
-  const iat = Math.floor(now.getTime() / 1000);
-  const family = handled.state.issued;
-  const accessToken = await mint(ctx, { sub: family.subject, aud: family.audience, jti, clientId: client.clientId, scopes: refreshed.data.scopes, iat, exp: iat + ttl.access });
   return { access_token: accessToken, token_type: 'Bearer', expires_in: ttl.access, scope: refreshed.data.scopes.join(' '), refresh_token: refreshToken };
 }
