@@ -118,6 +118,30 @@ describe('PostgreSQL event store', () => {
       expect(verifyChain(await store.readStream(existing, { upcast: false }))).to.deep.equal({ ok: true, checked: 1 });
     });
 
+    it('an append that follows a head this process knows is checked by the transaction itself: a head moved by another writer, or a different hash, sends it to the general path', async () => {
+      const a = open();
+      const b = open();
+      const stream = `token-${randomUUID()}`;
+      await a.append(stream, [revokedEvent()], { expectedRevision: NO_STREAM }); // a knows revision 0
+      await b.readStream(stream);
+      await b.append(stream, [revokedEvent()], { expectedRevision: 0 }); // b moves it to 1
+      // a still believes revision 0 is the head: the one-round-trip attempt must not win.
+      const stale = await a.append(stream, [revokedEvent()], { expectedRevision: 0 }).then(() => 'appended', (error: unknown) => error);
+      expect(stale).to.be.instanceOf(WrongExpectedRevisionError);
+      const third = await a.append(stream, [revokedEvent()], { expectedRevision: 1 });
+      const fourth = await a.append(stream, [revokedEvent()], { expectedRevision: 2 }); // a knows this head now
+      expect([third.nextExpectedRevision, fourth.nextExpectedRevision]).to.deep.equal([2, 3]);
+      expect(fourth.events[0]!.metadata.prevHash).to.equal(third.events[0]!.hash);
+      expect(verifyChain(await a.readStream(stream, { upcast: false }))).to.deep.equal({ ok: true, checked: 4 });
+
+      // Same revision, different hash in the database: the append links to what the database
+      // holds (found by the general path), not to the head this process remembered.
+      const other = 'f'.repeat(64);
+      await db.pool.query('UPDATE es_streams SET last_hash = $2 WHERE stream_id = $1', [stream, other]);
+      const fifth = await a.append(stream, [revokedEvent()], { expectedRevision: 3 });
+      expect(fifth.events[0]!.metadata.prevHash).to.equal(other);
+    });
+
     it('a slow transaction that starts first and commits last is not skipped by a subscriber', async () => {
       let slowed = false;
       // Writer A holds its transaction open for 1.5 s after inserting; writer B starts later.

@@ -9,6 +9,7 @@ import { isConnectionError } from '../../db/errors.js';
 import type { AppendResult } from '../port.js';
 import { transact, type AppendRequest, type BeforeCommit, type Outcome } from './append.js';
 import { appendError } from './errors.js';
+import type { KnownHeads } from './heads.js';
 import type { InlineProjector } from './inline.js';
 
 interface PendingAppend extends AppendRequest {
@@ -26,6 +27,8 @@ export interface AppendQueueOptions {
   beforeCommit: BeforeCommit | undefined;
   /** Read models applied in the append transaction itself (./inline.ts). */
   inline: InlineProjector | undefined;
+  /** Stream heads seen lately: appends that follow one go in one round trip (./heads.ts). */
+  heads?: KnownHeads;
 }
 
 export class AppendQueue {
@@ -33,6 +36,7 @@ export class AppendQueue {
   readonly #maxBatch: number;
   readonly #beforeCommit: BeforeCommit | undefined;
   readonly #inline: InlineProjector | undefined;
+  readonly #heads: KnownHeads | undefined;
 
   #queue: PendingAppend[] = [];
   /** Append connections ("lanes") and whether each has a transaction in flight. */
@@ -45,6 +49,7 @@ export class AppendQueue {
     this.#maxBatch = options.maxBatch;
     this.#beforeCommit = options.beforeCommit;
     this.#inline = options.inline;
+    this.#heads = options.heads;
     this.#lanes = Array.from({ length: options.lanes }, () => undefined);
     this.#busy = this.#lanes.map(() => false);
   }
@@ -98,8 +103,14 @@ export class AppendQueue {
     }
     batch.forEach((append, index) => {
       const outcome = outcomes[index]!;
-      if (outcome.ok) append.resolve(outcome.result);
-      else append.reject(outcome.error);
+      if (outcome.ok) {
+        const last = outcome.result.events[outcome.result.events.length - 1];
+        if (last) this.#heads?.set(append.streamId, { revision: last.revision, hash: last.hash });
+        append.resolve(outcome.result);
+      } else {
+        this.#heads?.forget(append.streamId);
+        append.reject(outcome.error);
+      }
     });
   }
 
@@ -135,7 +146,7 @@ export class AppendQueue {
   async #write(lane: number, batch: readonly PendingAppend[]): Promise<Outcome[]> {
     const client = await this.#laneClient(lane);
     try {
-      return await transact(client, batch, this.#beforeCommit, this.#inline);
+      return await transact(client, batch, this.#beforeCommit, this.#inline, this.#heads);
     } catch (error) {
       if (isConnectionError(error)) this.#dropLane(lane, client);
       throw error;

@@ -8,9 +8,10 @@
 // therefore gapless and in commit order, and a reader that sees position p sees every position
 // below p: a subscriber reading `position > checkpoint` can never skip a late commit.
 //
-// A batch that only starts new streams (token families, codes, device requests: the hot path)
-// needs nothing read first and is sent as one round trip; the chain's hashes do not cover
-// positions, so they are computed before the positions are known.
+// A batch whose appends start new streams (token families, codes, device requests: the hot
+// path) or expect a head this process knows (a refresh, a revocation: ./heads.ts) needs nothing
+// read first and is sent as one round trip; the chain's hashes do not cover positions, so they
+// are computed before the positions are known.
 
 import pg from 'pg';
 import { isConnectionError } from '../../db/errors.js';
@@ -26,6 +27,7 @@ import {
   type RecordedEvent,
 } from '../port.js';
 import { sealEvents, type PreparedEvent, type SealedEvent } from '../seal.js';
+import type { KnownHeads } from './heads.js';
 import { checkpointMove, type InlineProjector } from './inline.js';
 
 /** The channel every append transaction notifies, with the log's new head, as it commits. */
@@ -60,16 +62,36 @@ function inlineWork(inline: InlineProjector | undefined, names: readonly string[
 }
 
 /** Writes a batch of appends in one transaction on `client`: one outcome per append, in order. */
-export async function transact(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined, inline?: InlineProjector): Promise<Outcome[]> {
-  // The hottest appends start new streams (a token family, a code, a device request): then
-  // nothing needs reading first, and the batch is one round trip. If a stream turns out to
-  // exist, an inline projection is behind, or anything else fails, nothing was written and the
-  // general path decides per append.
-  if (batch.every((append) => append.expected === NO_STREAM) && new Set(batch.map((append) => append.streamId)).size === batch.length) {
-    const outcomes = await transactNewStreams(client, batch, beforeCommit, inline);
+export async function transact(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined, inline?: InlineProjector, heads?: KnownHeads): Promise<Outcome[]> {
+  // The hottest appends start new streams or follow a head this process knows: then nothing
+  // needs reading first, and the batch is one round trip. If a stream turns out to exist (or to
+  // have moved on), an inline projection is behind, or anything else fails, nothing was written
+  // and the general path decides per append.
+  const known = knownPrevious(batch, heads);
+  if (known) {
+    const outcomes = await transactKnownHeads(client, batch, known, beforeCommit, inline);
     if (outcomes) return outcomes;
+    for (const append of batch) heads?.forget(append.streamId);
   }
   return transactGeneral(client, batch, beforeCommit, inline);
+}
+
+/** Each append's previous head when all are known (a new stream, or exactly a known head) and the streams are distinct. */
+function knownPrevious(batch: readonly AppendRequest[], heads: KnownHeads | undefined): { revision: number; hash: string | null }[] | undefined {
+  const previous: { revision: number; hash: string | null }[] = [];
+  const streams = new Set<string>();
+  for (const append of batch) {
+    if (streams.has(append.streamId)) return undefined;
+    streams.add(append.streamId);
+    if (append.expected === NO_STREAM) {
+      previous.push({ revision: -1, hash: null });
+      continue;
+    }
+    const head = typeof append.expected === 'number' ? heads?.get(append.streamId) : undefined;
+    if (!head || head.revision !== append.expected) return undefined;
+    previous.push(head);
+  }
+  return previous;
 }
 
 /** Runs the prepared statements of inline projections (each named, so prepared once per connection). */
@@ -80,17 +102,26 @@ function send(client: pg.Client, statement: { text: string; values: unknown[]; n
 /**
  * One round trip: begin, take the append lock, insert every event at positions counted on from
  * the log's head (read by the INSERT itself, after the lock is held: READ COMMITTED gives each
- * statement a fresh snapshot), create the streams (a plain INSERT, so an existing stream fails
- * the transaction), notify, commit. Undefined when the transaction did not commit.
+ * statement a fresh snapshot), create the new streams (a plain INSERT, so an existing stream
+ * fails the transaction), move the known ones only if each is still at the expected revision and
+ * hash (else a division by zero fails the transaction), notify, commit. Undefined when the
+ * transaction did not commit.
  */
-async function transactNewStreams(client: pg.Client, batch: readonly AppendRequest[], beforeCommit: BeforeCommit | undefined, inline: InlineProjector | undefined): Promise<Outcome[] | undefined> {
-  const sealed = batch.map((append) => sealEvents(append.streamId, append.prepared, { revision: -1, hash: null }, 0));
+async function transactKnownHeads(
+  client: pg.Client,
+  batch: readonly AppendRequest[],
+  previous: readonly { revision: number; hash: string | null }[],
+  beforeCommit: BeforeCommit | undefined,
+  inline: InlineProjector | undefined,
+): Promise<Outcome[] | undefined> {
+  const sealed = batch.map((append, i) => sealEvents(append.streamId, append.prepared, previous[i]!, 0));
   const written = sealed.flat();
   // Assumes every inline projection is at the head (the steady state); the checkpoint move
   // refuses otherwise, and the general path looks first.
   const work = inlineWork(inline, inline?.names ?? [], written);
   const rows = written.map((e, i) => eventRow(e, `"ord":${i + 1}`));
-  const heads = sealed.map((events) => events[events.length - 1]!);
+  const fresh = sealed.filter((_, i) => previous[i]!.revision < 0).map((events) => events[events.length - 1]!);
+  const moved = sealed.map((events, i) => ({ head: events[events.length - 1]!, from: previous[i]! })).filter(({ from }) => from.revision >= 0);
   const sent = corked(client, () => [
     client.query('BEGIN'),
     client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, LockKey.append]),
@@ -102,20 +133,38 @@ async function transactNewStreams(client: pg.Client, batch: readonly AppendReque
        RETURNING position, event_id`,
       [`[${rows.join(',')}]`],
     ),
-    client.query(
-      `INSERT INTO es_streams (stream_id, revision, last_hash, last_position)
-       SELECT s.id, s.revision, s.hash, e.position
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[]) AS s(id, revision, hash, last_event)
-         JOIN es_events e ON e.event_id = s.last_event`,
-      [heads.map((e) => e.streamId), heads.map((e) => e.revision), heads.map((e) => e.hash), heads.map((e) => e.metadata.eventId)],
-    ),
+    ...(fresh.length > 0
+      ? [client.query(
+          `INSERT INTO es_streams (stream_id, revision, last_hash, last_position)
+           SELECT s.id, s.revision, s.hash, e.position
+             FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[]) AS s(id, revision, hash, last_event)
+             JOIN es_events e ON e.event_id = s.last_event`,
+          [fresh.map((e) => e.streamId), fresh.map((e) => e.revision), fresh.map((e) => e.hash), fresh.map((e) => e.metadata.eventId)],
+        )]
+      : []),
+    ...(moved.length > 0
+      ? [client.query(
+          `WITH moved AS (
+             UPDATE es_streams s SET revision = m.revision, last_hash = m.hash, last_position = e.position
+               FROM unnest($1::text[], $2::bigint[], $3::text[], $4::uuid[], $5::bigint[], $6::text[]) AS m(id, revision, hash, last_event, expected, expected_hash)
+               JOIN es_events e ON e.event_id = m.last_event
+              WHERE s.stream_id = m.id AND s.revision = m.expected AND s.last_hash = m.expected_hash
+             RETURNING 1
+           )
+           SELECT 1 / (CASE WHEN count(*) = $7 THEN 1 ELSE 0 END) AS every_head_held FROM moved`,
+          [
+            moved.map(({ head }) => head.streamId), moved.map(({ head }) => head.revision), moved.map(({ head }) => head.hash),
+            moved.map(({ head }) => head.metadata.eventId), moved.map(({ from }) => from.revision), moved.map(({ from }) => from.hash), moved.length,
+          ],
+        )]
+      : []),
     client.query("SELECT pg_notify($1, (SELECT max(position) FROM es_events)::text)", [EVENTS_CHANNEL]),
     ...(work?.statements ?? []).map((statement) => send(client, statement)),
-  ] as const);
+  ]);
   let inserted: pg.QueryResult<{ position: string; event_id: string }>;
   try {
     if (beforeCommit) {
-      [, , inserted] = await settle(sent);
+      inserted = (await settle(sent))[2] as pg.QueryResult<{ position: string; event_id: string }>;
       // Positions are known now; the hook sees the events as they will be committed.
       const at = new Map(inserted.rows.map((row) => [row.event_id, Number(row.position)]));
       await beforeCommit(written.map((e) => ({ ...e, position: at.get(e.metadata.eventId)! })));

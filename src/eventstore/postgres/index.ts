@@ -7,6 +7,7 @@ import type { EventCatalogue } from '../../events/catalogue.js';
 import { warrantEvents } from '../../events/catalogue.js';
 import { EventStoreError, type AppendOptions, type AppendResult, type EventStore, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent, type SubscribeOptions, type SubscriptionBatch } from '../port.js';
 import { prepareEvents, type Clock, type PreparedEvent } from '../seal.js';
+import { KnownHeads } from './heads.js';
 import { AppendQueue } from './append-queue.js';
 import type { BeforeCommit } from './append.js';
 import type { InlineProjector } from './inline.js';
@@ -37,6 +38,7 @@ export class PostgresEventStore implements EventStore {
   readonly #clock: Clock;
   readonly #appends: AppendQueue;
   readonly #reader: EventReader;
+  readonly #heads = new KnownHeads();
   readonly #subscriptions: Subscriptions;
   #closed = false;
 
@@ -56,6 +58,7 @@ export class PostgresEventStore implements EventStore {
       lanes: options.lanes ?? 1,
       beforeCommit: options.beforeCommit,
       inline: options.inline,
+      heads: this.#heads,
     });
   }
 
@@ -73,8 +76,12 @@ export class PostgresEventStore implements EventStore {
     return this.#appends.enqueue({ streamId, prepared, expected: options.expectedRevision });
   }
 
-  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
-    return this.#reader.readStream(streamId, options);
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    const events = await this.#reader.readStream(streamId, options);
+    // A whole stream read ends at its head: an append that follows it can go in one round trip.
+    const last = events[events.length - 1];
+    if (last && options?.maxCount === undefined) this.#heads.set(streamId, { revision: last.revision, hash: last.hash });
+    return events;
   }
 
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
