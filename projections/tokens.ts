@@ -41,6 +41,64 @@ function issuedMany(events: readonly RecordedEvent[]): SqlStatement {
   return sql(ISSUED_MANY, JSON.stringify(rows));
 }
 
+// A run of TokenRefreshed of distinct families, as one statement: the same parts as handle()'s
+// TokenRefreshed statement, joined to a recordset. (A family refreshed twice in one run is
+// applied event by event: one UPDATE cannot move a row twice.)
+const REFRESHED_MANY = `
+  WITH e AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(
+      family_id uuid, client_id uuid, jti text, scopes text[], access_expires_at timestamptz, refresh_expires_at timestamptz,
+      at timestamptz, revision bigint, refresh_token_hash text, access_token_hash text)
+  ), family AS (
+    UPDATE token_families f SET current_jti = e.jti, scopes = e.scopes, access_expires_at = e.access_expires_at,
+           refresh_expires_at = e.refresh_expires_at, updated_at = e.at, revision = e.revision
+      FROM e
+     WHERE f.family_id = e.family_id AND f.revision < e.revision AND NOT f.revoked
+  ), access AS (
+    INSERT INTO access_tokens (jti, family_id, client_id, subject, scopes, audience, issued_at, expires_at, token_hash)
+    SELECT e.jti, f.family_id, f.client_id, f.subject, e.scopes, f.audience, e.at, e.access_expires_at, e.access_token_hash
+      FROM e JOIN token_families f ON f.family_id = e.family_id
+    ON CONFLICT (jti) DO NOTHING
+  ), rotated AS (
+    UPDATE refresh_tokens r SET current = false, rotated_at = e.at FROM e WHERE r.family_id = e.family_id AND r.current
+  )
+  INSERT INTO refresh_tokens (token_hash, family_id, client_id, current, issued_at, expires_at)
+  SELECT refresh_token_hash, family_id, client_id, true, at, refresh_expires_at FROM e
+  ON CONFLICT (token_hash) DO NOTHING`;
+
+function refreshedMany(events: readonly RecordedEvent[]): SqlStatement {
+  const rows = events.map((event) => {
+    const d = event.data as TokenRefreshed;
+    return {
+      family_id: d.familyId, client_id: d.clientId, jti: d.jti, scopes: d.scopes, access_expires_at: d.accessTokenExpiresAt,
+      refresh_expires_at: d.refreshTokenExpiresAt, at: event.metadata.occurredAt, revision: event.revision,
+      refresh_token_hash: d.refreshTokenHash, access_token_hash: d.accessTokenHash,
+    };
+  });
+  return sql(REFRESHED_MANY, JSON.stringify(rows));
+}
+
+// A run of TokenRevoked of distinct families, as one statement (revoked is terminal either way).
+const REVOKED_MANY = `
+  UPDATE token_families f SET revoked = true, revoked_reason = e.reason, revoked_at = e.at, updated_at = e.at, revision = e.revision
+    FROM jsonb_to_recordset($1::jsonb) AS e(family_id uuid, reason text, at timestamptz, revision bigint)
+   WHERE f.family_id = e.family_id AND f.revision < e.revision AND NOT f.revoked`;
+
+function revokedMany(events: readonly RecordedEvent[]): SqlStatement {
+  const rows = events.map((event) => {
+    const d = event.data as TokenRevoked;
+    return { family_id: d.familyId, reason: d.reason, at: event.metadata.occurredAt, revision: event.revision };
+  });
+  return sql(REVOKED_MANY, JSON.stringify(rows));
+}
+
+/** Bulk statements by event type; the families of a TokenRefreshed or TokenRevoked run must be distinct. */
+const BULK: Record<string, { many: (events: readonly RecordedEvent[]) => SqlStatement; distinctFamilies: boolean }> = {
+  TokenIssued: { many: issuedMany, distinctFamilies: false },
+  TokenRefreshed: { many: refreshedMany, distinctFamilies: true },
+  TokenRevoked: { many: revokedMany, distinctFamilies: true },
+};
+
 export const tokensProjection: Projection = {
   name: 'tokens',
   tables: ['token_families', 'access_tokens', 'refresh_tokens'],
@@ -115,18 +173,24 @@ export const tokensProjection: Projection = {
   handleMany(events: readonly RecordedEvent[]): SqlStatement[] {
     const statements: SqlStatement[] = [];
     let run: RecordedEvent[] = [];
+    let families = new Set<string>();
     const flush = () => {
-      if (run.length > 1) statements.push(issuedMany(run));
+      if (run.length > 1) statements.push(BULK[run[0]!.type]!.many(run));
       else if (run.length === 1) statements.push(...this.handle(run[0]!));
       run = [];
+      families = new Set();
     };
     for (const event of events) {
-      if (event.type === 'TokenIssued') {
-        run.push(event);
+      const bulk = BULK[event.type];
+      const familyId = (event.data as { familyId: string }).familyId;
+      // A run continues with the same type, and (where required) a family not yet in it.
+      if (run.length > 0 && (run[0]!.type !== event.type || (bulk?.distinctFamilies && families.has(familyId)))) flush();
+      if (!bulk) {
+        statements.push(...this.handle(event));
         continue;
       }
-      flush();
-      statements.push(...this.handle(event));
+      run.push(event);
+      families.add(familyId);
     }
     flush();
     return statements;

@@ -23,9 +23,10 @@ form.inline{display:inline}button.link{background:none;border:0;color:#1d4ed8;pa
  * POST (Chromium enforces it on each hop), so a form that ends at a client's redirect URI must
  * allow that URI's origin, or a native app's private-use scheme (RFC 8252 §7.1):
  * - 'self': the forms post here and stay here (the device pages);
- * - { redirectUri }: 'self' and that one redirect URI (the consent page);
- * - left out: 'self' and any http: or https: origin — the sign-in page, whose POST continues to
- *   the authorization request it interrupted, which may redirect to the client at once.
+ * - { redirectUri }: 'self' and that one redirect URI's origin or scheme (the consent page, and
+ *   the sign-in page, whose POST resumes the authorization request it interrupted and may
+ *   redirect to the client at once);
+ * - left out: 'self' only.
  */
 export type FormAction = 'self' | { redirectUri: string };
 

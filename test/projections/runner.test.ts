@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import {
   ProjectionRunner,
@@ -11,6 +11,7 @@ import {
   type Projection,
 } from '../../projections/index.js';
 import { sql, statementsFor } from '../../projections/types.js';
+import { NO_STREAM } from '../../src/eventstore/port.js';
 import { PostgresEventStore } from '../../src/eventstore/postgres/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { delay, revokedEvent, seedHistory } from '../support/events.js';
@@ -214,12 +215,33 @@ describe('projections', () => {
     await seedHistory(store, { clients: 3, familiesPerClient: 5 });
     // Twenty families issued at once: one append transaction, twenty TokenIssued in a row.
     await Promise.all(Array.from({ length: 20 }, () => seedHistory(store, { clients: 1, familiesPerClient: 1 })));
+    // Then twelve families issued, refreshed and revoked together: runs of each type, with one
+    // family refreshed twice in a row (a run must split there: one UPDATE moves a row once).
+    const clientId = randomUUID();
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    const h = () => randomBytes(32).toString('base64url');
+    const families = Array.from({ length: 12 }, () => randomUUID());
+    const refreshed = (familyId: string) => ({
+      type: 'TokenRefreshed',
+      data: { familyId, clientId, jti: randomUUID(), scopes: ['read'], accessTokenHash: h(), accessTokenExpiresAt: expires, previousRefreshTokenHash: h(), refreshTokenHash: h(), refreshTokenExpiresAt: expires },
+    });
+    await Promise.all(families.map((familyId) => store.append(`token-${familyId}`, [{
+      type: 'TokenIssued',
+      data: {
+        familyId, clientId, subject: 'run', grantType: 'authorization_code', scopes: ['read', 'write'], audience: ['https://api.example'], jti: randomUUID(),
+        accessTokenHash: h(), accessTokenExpiresAt: expires, refreshTokenHash: h(), refreshTokenExpiresAt: expires, grantId: null, name: null,
+      },
+    }], { expectedRevision: NO_STREAM })));
+    await Promise.all(families.map((familyId, i) => store.append(`token-${familyId}`, i === 0 ? [refreshed(familyId), refreshed(familyId)] : [refreshed(familyId)], { expectedRevision: 0 })));
+    await Promise.all(families.slice(0, 8).map((familyId) => store.append(`token-${familyId}`, [{ type: 'TokenRevoked', data: { familyId, clientId, reason: 'revoked_by_client' } }], { expectedRevision: 'any' })));
     const events: Awaited<ReturnType<typeof store.readAll>> = [];
     for (let page = await store.readAll({ filter: { types: tokensProjection.eventTypes } }); page.length > 0; page = await store.readAll({ after: page.at(-1)!.position, filter: { types: tokensProjection.eventTypes } })) {
       events.push(...page);
     }
-    const runs = events.filter((event, i) => event.type === 'TokenIssued' && events[i - 1]?.type === 'TokenIssued').length;
-    expect(runs, 'TokenIssued events that follow another').to.be.greaterThan(10);
+    for (const type of ['TokenIssued', 'TokenRefreshed', 'TokenRevoked']) {
+      const follows = events.filter((event, i) => event.type === type && events[i - 1]?.type === type).length;
+      expect(follows, `${type} events that follow another of their type`).to.be.greaterThan(6);
+    }
 
     const apply = async (schema: string, statements: { text: string; values: unknown[] }[]) => {
       const client = await db.pool.connect();
@@ -242,6 +264,7 @@ describe('projections', () => {
     // seedHistory numbers jtis and hashes per call, so the twenty families repeat each other's:
     // the bulk statement must keep the first of each, as one-by-one application does.
     expect(oneByOne['access_tokens']).to.have.length.greaterThan(20);
+    expect(oneByOne['token_families']!.filter((row) => (row as { revoked: boolean }).revoked)).to.have.length.greaterThan(8);
     expect(await dumpTables(db.pool, tokensProjection.tables, 'in_bulk')).to.deep.equal(oneByOne);
   });
 });
