@@ -4,7 +4,10 @@
 
 import http from 'node:http';
 import Koa from 'koa';
-import { createPolicy } from '../src/policy/policy.js';
+import type * as Policy from '../src/policy/policy.js';
+
+// The compiled build, as a user's app runs it (bench/warrant-server.ts says why).
+const { createPolicy } = (await import(new URL('../dist/src/policy/policy.js', import.meta.url).href)) as typeof Policy;
 
 const [issuer, databaseUrl] = process.argv.slice(2) as [string, string];
 const policy = createPolicy({ issuer, databaseUrl });

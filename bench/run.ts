@@ -23,10 +23,12 @@ import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify } fro
 import Koa from 'koa';
 import Provider from 'oidc-provider';
 import type { Histogram } from 'prom-client';
-import { rebuildProjection } from '../projections/rebuild.js';
-import { tokensProjection } from '../projections/index.js';
-import { issueTokens } from '../src/oauth/issue.js';
-import { basic, postForm, startTestServer } from '../test/support/server.js';
+import { basic, postForm } from '../test/support/server.js';
+import { built, startBuiltServer } from './warrant-server.js';
+
+const { issueTokens } = built.issue;
+const { rebuildProjection } = built.rebuild;
+const { tokensProjection } = built.projections;
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
@@ -156,7 +158,7 @@ const perRound: Row[][] = [];
 const lags: { waits: number; p99: number; inline: number }[] = [];
 const rebuilds: { rate: number; events: number }[] = [];
 
-const warrant = await startTestServer({ config: { logLevel: 'silent' } });
+const warrant = await startBuiltServer();
 const closers: (() => Promise<unknown>)[] = [() => warrant.stop()];
 const settings = (await warrant.db.pool.query<{ name: string; setting: string }>("SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'server_version')")).rows;
 try {
