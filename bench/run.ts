@@ -106,9 +106,9 @@ function generate(load: Load, duration: number): Promise<Result> {
 }
 
 /** 2 s of the same load first, unreported (JIT, pools), then the measured run with the server's and PostgreSQL's CPU. */
-async function measure(name: string, pid: number, load: Load, options: { warm?: boolean; beforeMeasure?: () => void; note?: (r: Result) => string } = {}): Promise<Row> {
+async function measure(name: string, pid: number, load: Load, options: { warm?: boolean; beforeMeasure?: () => Promise<void> | void; note?: (r: Result) => string } = {}): Promise<Row> {
   if (options.warm !== false) await generate(load, 2);
-  options.beforeMeasure?.();
+  await options.beforeMeasure?.();
   process.stderr.write(`${name} …\n`);
   const node0 = ticksOf(pid);
   const pg0 = postgresTicks();
@@ -228,9 +228,9 @@ try {
     const post = (url: string, authorization: string, body: string): Load => ({ url, method: 'POST', headers: { authorization, 'content-type': FORM }, body });
     let inlineBefore = 0;
     rows.push(await measure('Warrant client_credentials (ES256)', self, post(`${warrant.url}/oauth/token`, auth, 'grant_type=client_credentials'), {
-      beforeMeasure: () => {
+      beforeMeasure: async () => {
         waits.reset();
-        void inlineCount().then((n) => (inlineBefore = n));
+        inlineBefore = await inlineCount();
       },
     }));
     const lag = await bucketQuantile(waits, 0.99);

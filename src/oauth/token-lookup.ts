@@ -18,15 +18,15 @@ export interface TokenLookup extends Pick<TokenRow, 'familyId' | 'clientId' | 's
   active: boolean;
 }
 
-/** The JWT's header and payload, unverified; undefined unless both are JSON objects with a string kid and jti. */
-function decodeUnverified(token: string): { kid: string; jti: string } | undefined {
+/** The JWT's kid and payload, unverified; undefined unless both parts are JSON objects with a string kid and jti. */
+function decodeUnverified(token: string): { kid: string; jti: string; payload: AccessTokenClaims } | undefined {
   const [header, payload] = token.split('.');
   try {
     const h: unknown = JSON.parse(Buffer.from(header!, 'base64url').toString('utf8'));
     const p: unknown = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
     const kid = (h as { kid?: unknown } | null)?.kid;
     const jti = (p as { jti?: unknown } | null)?.jti;
-    return typeof kid === 'string' && typeof jti === 'string' ? { kid, jti } : undefined;
+    return typeof kid === 'string' && typeof jti === 'string' ? { kid, jti, payload: p as AccessTokenClaims } : undefined;
   } catch {
     return undefined;
   }
@@ -51,7 +51,7 @@ async function accessToken(ctx: WarrantContext, token: string): Promise<TokenLoo
   if (row.tokenHash !== null) {
     if (!ctx.hasher.matches(token, row.tokenHash)) return undefined;
     if (!(await ctx.keys.verificationKeys()).some((key) => key.kid === unverified.kid)) return undefined;
-    claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as AccessTokenClaims;
+    claims = unverified.payload; // byte for byte the token this server signed
   } else {
     claims = await verified(ctx, token);
     if (claims?.jti !== unverified.jti) return undefined;
