@@ -13,6 +13,9 @@ const updatable: Record<keyof ClientChanges, string> = {
   firstParty: 'first_party',
   accessTokenTtl: 'access_token_ttl',
   refreshTokenTtl: 'refresh_token_ttl',
+  jwks: 'jwks',
+  jwksUri: 'jwks_uri',
+  postLogoutRedirectUris: 'post_logout_redirect_uris',
 };
 
 export const clientsProjection: Projection = {
@@ -27,11 +30,13 @@ export const clientsProjection: Projection = {
         return [
           sql(
             `INSERT INTO clients (client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, first_party,
-                                  access_token_ttl, refresh_token_ttl, created_at, updated_at, revision, resources)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)
+                                  access_token_ttl, refresh_token_ttl, created_at, updated_at, revision, resources,
+                                  token_endpoint_auth_method, jwks, jwks_uri, post_logout_redirect_uris)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (client_id) DO NOTHING`,
             d.clientId, d.name, d.confidential, d.secretHash, d.grantTypes, d.scopes, d.redirectUris, d.firstParty,
             d.accessTokenTtl, d.refreshTokenTtl, at, event.revision, d.resources ?? [],
+            d.tokenEndpointAuthMethod ?? null, d.jwks ? JSON.stringify(d.jwks) : null, d.jwksUri ?? null, d.postLogoutRedirectUris ?? [],
           ),
         ];
       }
@@ -44,7 +49,8 @@ export const clientsProjection: Projection = {
           sql(
             `UPDATE clients SET ${sets.join(', ')}, updated_at = $2, revision = $3
               WHERE client_id = $1 AND revision < $3 AND NOT revoked`,
-            d.clientId, at, event.revision, ...keys.map((key) => d.changes[key]),
+            // jsonb takes JSON text: node-postgres would send a JS object as it is.
+            d.clientId, at, event.revision, ...keys.map((key) => (key === 'jwks' && d.changes.jwks ? JSON.stringify(d.changes.jwks) : d.changes[key])),
           ),
         ];
       }

@@ -57,6 +57,7 @@ function decide(command: ClientCommand, state: ClientState): Decision {
   if (state.revoked) return refuse(new DomainError('client_revoked', `client ${command.clientId} is revoked`));
   if (command.type === 'RotateSecret') {
     if (!client.confidential) return refuse(new DomainError('client_not_confidential', 'a public client has no secret'));
+    if (client.tokenEndpointAuthMethod === 'private_key_jwt') return refuse(new DomainError('client_not_confidential', 'a private_key_jwt client authenticates with its keys, not a secret'));
     return accept({ type: 'ClientSecretRotated', data: { clientId: command.clientId, secretHash: command.secretHash } });
   }
   // Only real changes become an event.

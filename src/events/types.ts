@@ -24,6 +24,15 @@ export const REVOCATION_REASONS = [
 ] as const;
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
+/** How a client proves who it is at the token, introspection and revocation endpoints (RFC 7591 §2). */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/** A JWK Set of public keys (RFC 7517 §5); private members are refused by the schema. */
+export interface PublicJwks {
+  keys: Record<string, unknown>[];
+}
+
 export interface ClientRegistered {
   clientId: string;
   name: string;
@@ -42,6 +51,16 @@ export interface ClientRegistered {
   /** Per-client lifetimes in seconds; null means the server default. */
   accessTokenTtl: number | null;
   refreshTokenTtl: number | null;
+  /**
+   * The registered authentication method (issue 16). Absent in older events: a secret when
+   * confidential, none when public. `private_key_jwt` clients have no secret (secretHash null).
+   */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+  /** private_key_jwt: the client's public keys inline, or where to fetch them (one of the two). */
+  jwks?: PublicJwks | null;
+  jwksUri?: string | null;
+  /** OIDC RP-initiated logout: where the client may send people after signing out. */
+  postLogoutRedirectUris?: string[];
 }
 
 export interface ClientChanges {
@@ -53,6 +72,9 @@ export interface ClientChanges {
   firstParty?: boolean;
   accessTokenTtl?: number | null;
   refreshTokenTtl?: number | null;
+  jwks?: PublicJwks | null;
+  jwksUri?: string | null;
+  postLogoutRedirectUris?: string[];
 }
 
 export interface ClientUpdated {
@@ -82,6 +104,10 @@ export interface AuthorizationCodeIssued {
   expiresAt: string;
   /** The sign-in session the grant was made in (v2; null in library mode, where the host owns sessions, and in v1 events). */
   sessionId: string | null;
+  /** OIDC (v3; null before): the authentication request's nonce, echoed in the id token. Not a secret. */
+  nonce: string | null;
+  /** OIDC (v3; null before): when the person signed in (the id token's auth_time). */
+  authTime: string | null;
 }
 
 export interface AuthorizationCodeRedeemed {
@@ -124,6 +150,23 @@ export interface TokenRefreshed {
   refreshTokenExpiresAt: string;
 }
 
+/**
+ * An OpenID Connect id token went out with this family's tokens (stream `token-<familyId>`), at
+ * the code exchange or a refresh. The token itself is not stored: it is signed, not secret, but
+ * it carries no more than this.
+ */
+export interface IdTokenIssued {
+  familyId: string;
+  clientId: string;
+  subject: string;
+  jti: string;
+  /** The sign-in session (the id token's `sid`); null in library mode. */
+  sessionId: string | null;
+  authTime: string;
+  expiresAt: string;
+  grantType: 'authorization_code' | 'refresh_token';
+}
+
 export interface TokenRevoked {
   familyId: string;
   clientId: string;
@@ -154,7 +197,7 @@ export interface DeviceAuthorizationDenied {
   sessionId: string | null;
 }
 
-export const SESSION_END_REASONS = ['logout', 'subject_revoked'] as const;
+export const SESSION_END_REASONS = ['logout', 'subject_revoked', 'rp_logout'] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /** A person signed in on Warrant's login page (stream `session-<sessionId>`). */
@@ -210,6 +253,7 @@ export interface EventDataMap {
   TokenIssued: TokenIssued;
   TokenRefreshed: TokenRefreshed;
   TokenRevoked: TokenRevoked;
+  IdTokenIssued: IdTokenIssued;
   SessionStarted: SessionStarted;
   SessionEnded: SessionEnded;
   ConsentGranted: ConsentGranted;
@@ -236,6 +280,29 @@ const ttl = { type: 'integer', minimum: 1, maximum: 10 * 365 * 24 * 3600, nullab
 const clientName = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const jti = { type: 'string', pattern: '^[A-Za-z0-9_-]{16,64}$' } as const;
 const subject = { type: 'string', minLength: 1, maxLength: 255 } as const;
+const authMethod = { type: 'string', enum: CLIENT_AUTH_METHODS } as const;
+// Public keys only: a private or symmetric member (d, p, q, dp, dq, qi, oth, k) would put a secret in the log.
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const jwks = {
+  type: 'object',
+  nullable: true,
+  additionalProperties: false,
+  required: ['keys'],
+  properties: {
+    keys: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 10,
+      items: {
+        type: 'object',
+        required: ['kty'],
+        properties: { kty: { type: 'string', enum: ['EC', 'RSA', 'OKP'] }, ...Object.fromEntries(PRIVATE_JWK_MEMBERS.map((member) => [member, false])) },
+        maxProperties: 20,
+      },
+    },
+  },
+} as const;
+const jwksUri = { type: 'string', format: 'uri', maxLength: 2000, nullable: true } as const;
 
 // ajv's JSONSchemaType cannot express required nullable fields, so the types above are kept in
 // step with these schemas by test/events/catalogue.test.ts (a typed sample of every event must pass).
@@ -280,6 +347,10 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       firstParty: { type: 'boolean' },
       accessTokenTtl: ttl,
       refreshTokenTtl: ttl,
+      tokenEndpointAuthMethod: authMethod,
+      jwks,
+      jwksUri,
+      postLogoutRedirectUris: redirectUris,
     },
   },
   ClientUpdated: {
@@ -301,6 +372,9 @@ export const schemas: { [K in EventType]: SchemaObject } = {
           firstParty: { type: 'boolean' },
           accessTokenTtl: ttl,
           refreshTokenTtl: ttl,
+          jwks,
+          jwksUri,
+          postLogoutRedirectUris: redirectUris,
         },
       },
     },
@@ -320,7 +394,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
   AuthorizationCodeIssued: {
     type: 'object',
     additionalProperties: false,
-    required: ['grantId', 'clientId', 'subject', 'codeHash', 'redirectUri', 'scopes', 'codeChallenge', 'codeChallengeMethod', 'resource', 'expiresAt', 'sessionId'],
+    required: ['grantId', 'clientId', 'subject', 'codeHash', 'redirectUri', 'scopes', 'codeChallenge', 'codeChallengeMethod', 'resource', 'expiresAt', 'sessionId', 'nonce', 'authTime'],
     properties: {
       grantId: uuid,
       clientId: uuid,
@@ -333,6 +407,8 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       resource: { type: 'string', format: 'uri', maxLength: 2000, nullable: true },
       expiresAt: dateTime,
       sessionId: { ...uuid, nullable: true },
+      nonce: { type: 'string', minLength: 1, maxLength: 512, nullable: true },
+      authTime: { ...dateTime, nullable: true },
     },
   },
   AuthorizationCodeRedeemed: {
@@ -387,6 +463,21 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       reason: { type: 'string', enum: REVOCATION_REASONS },
     },
   },
+  IdTokenIssued: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['familyId', 'clientId', 'subject', 'jti', 'sessionId', 'authTime', 'expiresAt', 'grantType'],
+    properties: {
+      familyId: uuid,
+      clientId: uuid,
+      subject,
+      jti,
+      sessionId: { ...uuid, nullable: true },
+      authTime: dateTime,
+      expiresAt: dateTime,
+      grantType: { type: 'string', enum: ['authorization_code', 'refresh_token'] },
+    },
+  },
   SessionStarted: {
     type: 'object',
     additionalProperties: false,
@@ -423,11 +514,12 @@ export const versions: { [K in EventType]: number } = {
   ClientUpdated: 1,
   ClientSecretRotated: 1,
   ClientRevoked: 1,
-  AuthorizationCodeIssued: 2,
+  AuthorizationCodeIssued: 3,
   AuthorizationCodeRedeemed: 1,
   TokenIssued: 2,
   TokenRefreshed: 2,
   TokenRevoked: 1,
+  IdTokenIssued: 1,
   SessionStarted: 1,
   SessionEnded: 1,
   ConsentGranted: 1,
@@ -438,7 +530,7 @@ export const versions: { [K in EventType]: number } = {
 const withoutSession = (data: unknown) => ({ ...(data as object), sessionId: null });
 const withoutAccessTokenHash = (data: unknown) => ({ ...(data as object), accessTokenHash: null });
 export const upcasters: { [K in EventType]?: Record<number, (data: unknown) => unknown> } = {
-  AuthorizationCodeIssued: { 1: withoutSession },
+  AuthorizationCodeIssued: { 1: withoutSession, 2: (data) => ({ ...(data as object), nonce: null, authTime: null }) },
   DeviceAuthorizationApproved: { 1: withoutSession },
   DeviceAuthorizationDenied: { 1: withoutSession },
   TokenIssued: { 1: withoutAccessTokenHash },

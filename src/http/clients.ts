@@ -5,7 +5,7 @@
 import type Router from '@koa/router';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { GRANT_TYPES, type ClientChanges } from '../events/types.js';
+import { CLIENT_AUTH_METHODS, GRANT_TYPES, type ClientChanges, type PublicJwks } from '../events/types.js';
 import { isUuid } from '../oauth/text.js';
 import { clientView } from '../readmodels/clients.js';
 import { registerClient, revokeClient, rotateClientSecret, updateClient } from '../oauth/clients.js';
@@ -32,6 +32,11 @@ const metadata = {
     maxItems: 50,
     uniqueItems: true,
   },
+  // OIDC RP-initiated logout 1.0 §3.1: the same rules as redirect URIs.
+  post_logout_redirect_uris: { type: 'array', items: { type: 'string', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
+  // private_key_jwt (RFC 7523): the client's public keys, inline or by URL (one of them).
+  jwks: { type: ['object', 'null'], description: 'a JWK Set of public keys: {"keys":[…]}' },
+  jwks_uri: { type: ['string', 'null'], format: 'uri', maxLength: 2000 },
   // RFC 8707 resources (token audiences) the client may ask for besides the server's default.
   resources: { type: 'array', items: { type: 'string', format: 'uri', pattern: '^[^#]*$', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
   first_party: { type: 'boolean' },
@@ -43,7 +48,12 @@ export const createClientSchema = {
   type: 'object',
   required: ['client_name', 'grant_types'],
   additionalProperties: false,
-  properties: { ...metadata, token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'none'] } },
+  properties: {
+    ...metadata,
+    token_endpoint_auth_method: { type: 'string', enum: [...CLIENT_AUTH_METHODS] },
+    // RFC 7591 §2: only the authorization code flow exists here.
+    response_types: { type: 'array', items: { type: 'string', enum: ['code'] }, maxItems: 1 },
+  },
 } as const;
 
 export const updateClientSchema = { type: 'object', additionalProperties: false, minProperties: 1, properties: metadata } as const;
@@ -58,7 +68,7 @@ function valid<T>(validate: ReturnType<typeof ajv.compile>, body: unknown): T {
   const description = `invalid client metadata: ${JSON.stringify(field.slice(0, 40))} ${error?.keyword === 'additionalProperties' ? 'is not a known field' : (error?.message ?? 'is invalid')}`;
   // RFC 7591 §3.2.2 names the metadata errors; a body that is not a metadata object at all is malformed.
   if (error?.instancePath === '' && error.keyword !== 'required' && error.keyword !== 'additionalProperties') throw new InvalidRequest(description);
-  if (field.startsWith('redirect_uris')) throw new InvalidRedirectUri(description);
+  if (field.startsWith('redirect_uris') || field.startsWith('post_logout_redirect_uris')) throw new InvalidRedirectUri(description);
   throw new InvalidClientMetadata(description);
 }
 
@@ -75,7 +85,11 @@ interface Metadata {
   first_party?: boolean;
   access_token_ttl?: number | null;
   refresh_token_ttl?: number | null;
-  token_endpoint_auth_method?: string;
+  token_endpoint_auth_method?: (typeof CLIENT_AUTH_METHODS)[number];
+  response_types?: string[];
+  post_logout_redirect_uris?: string[];
+  jwks?: PublicJwks | null;
+  jwks_uri?: string | null;
 }
 
 export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
@@ -95,10 +109,13 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
         scopes: scopes(body.scope) ?? [],
         redirectUris: body.redirect_uris ?? [],
         resources: body.resources ?? [],
-        confidential: body.token_endpoint_auth_method !== 'none',
+        tokenEndpointAuthMethod: body.token_endpoint_auth_method ?? 'client_secret_basic',
         firstParty: body.first_party ?? false,
         accessTokenTtl: body.access_token_ttl ?? null,
         refreshTokenTtl: body.refresh_token_ttl ?? null,
+        postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
+        jwks: body.jwks ?? null,
+        jwksUri: body.jwks_uri ?? null,
       },
       adminActorOf(koa),
     );
@@ -134,6 +151,9 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
     if (body.first_party !== undefined) changes.firstParty = body.first_party;
     if (body.access_token_ttl !== undefined) changes.accessTokenTtl = body.access_token_ttl;
     if (body.refresh_token_ttl !== undefined) changes.refreshTokenTtl = body.refresh_token_ttl;
+    if (body.post_logout_redirect_uris !== undefined) changes.postLogoutRedirectUris = body.post_logout_redirect_uris;
+    if (body.jwks !== undefined) changes.jwks = body.jwks;
+    if (body.jwks_uri !== undefined) changes.jwksUri = body.jwks_uri;
     koa.body = clientView(await updateClient(ctx, id, changes, adminActorOf(koa)));
   });
 

@@ -1,10 +1,10 @@
 // Registering and managing clients, shared by the CLI and the admin API (/oauth/clients).
 
-import { randomUUID } from 'node:crypto';
+import { createPublicKey, randomUUID, type JsonWebKey } from 'node:crypto';
 import { clientDecider, type ClientCommand, type ClientState } from '../domain/client.js';
 import type { Decider } from '../domain/decider.js';
 import { DomainError } from '../domain/errors.js';
-import type { ClientChanges, GrantType } from '../events/types.js';
+import type { ClientAuthMethod, ClientChanges, GrantType, PublicJwks } from '../events/types.js';
 import { EventSchemaError } from '../events/catalogue.js';
 import type { ClientRecord } from '../readmodels/clients.js';
 import { handle } from './aggregate.js';
@@ -25,6 +25,15 @@ export interface NewClient {
   firstParty?: boolean;
   accessTokenTtl?: number | null;
   refreshTokenTtl?: number | null;
+  /**
+   * Defaults to client_secret_basic (confidential) or none (public). `private_key_jwt` needs
+   * `jwks` or `jwksUri` and gets no secret (RFC 7523 §2.2, OIDC Core §9).
+   */
+  tokenEndpointAuthMethod?: ClientAuthMethod;
+  jwks?: PublicJwks | null;
+  jwksUri?: string | null;
+  /** Where RP-initiated logout may send people back to (same rules as redirect URIs). */
+  postLogoutRedirectUris?: string[];
 }
 
 export interface RegisteredClient {
@@ -45,7 +54,7 @@ function mapDomainError(error: unknown): never {
   if (error instanceof EventSchemaError) {
     // The event schema is the client-metadata schema: say which field is wrong.
     const field = error.field.replace(/^\/(changes\/)?/, '') || 'client';
-    if (field.startsWith('redirectUris')) throw new InvalidRedirectUri(`invalid redirect URIs: ${field} ${error.detail}`);
+    if (field.startsWith('redirectUris') || field.startsWith('postLogoutRedirectUris')) throw new InvalidRedirectUri(`invalid redirect URIs: ${field} ${error.detail}`);
     throw new ClientInputError(`invalid client metadata: ${field} ${error.detail}`);
   }
   throw error;
@@ -64,6 +73,38 @@ function checkMetadata(command: ClientCommand, state: ClientState): void {
     throw new ClientInputError('client_name must not contain control characters or bidirectional text controls');
   }
   if (metadata.redirectUris !== undefined) checkRedirectUris(metadata.redirectUris, { confidential });
+  if (metadata.postLogoutRedirectUris !== undefined) checkRedirectUris(metadata.postLogoutRedirectUris, { confidential });
+  // private_key_jwt: exactly one source of keys, and keys only for that method.
+  const method = command.type === 'Register' ? command.client.tokenEndpointAuthMethod : state.client?.tokenEndpointAuthMethod;
+  const after = { jwks: state.client?.jwks ?? null, jwksUri: state.client?.jwksUri ?? null, ...metadata };
+  const keyed = [after.jwks, after.jwksUri].filter((value) => value !== null && value !== undefined).length;
+  if (method === 'private_key_jwt' && keyed !== 1) throw new ClientInputError('private_key_jwt needs the client\'s public keys: jwks or jwks_uri (one of them)');
+  if (method !== 'private_key_jwt' && keyed > 0) throw new ClientInputError('jwks and jwks_uri are for token_endpoint_auth_method private_key_jwt');
+  for (const [index, key] of (metadata.jwks?.keys ?? []).entries()) {
+    try {
+      createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+    } catch (error) {
+      throw new ClientInputError(`jwks.keys[${index}] is not a usable public key: ${(error as Error).message.slice(0, 100)}`);
+    }
+  }
+  if (typeof after.jwksUri === 'string') {
+    const problem = jwksUriProblem(after.jwksUri);
+    if (problem) throw new ClientInputError(`jwks_uri ${problem}`);
+  }
+}
+
+/** Where keys may be fetched from: https, or http on the loopback interface (development). */
+function jwksUriProblem(uri: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return 'is not an absolute URL';
+  }
+  if (url.username || url.password || url.hash) return 'must not have userinfo or a fragment';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return undefined;
+  return 'must be an https: URL (http: only on localhost)';
 }
 
 // The client decider, with the checks of ./redirect-uris.ts and display-safe names first.
@@ -94,8 +135,11 @@ async function reload(ctx: WarrantContext, clientId: string): Promise<ClientReco
 
 export async function registerClient(ctx: WarrantContext, input: NewClient, actor: Actor): Promise<RegisteredClient> {
   const clientId = randomUUID();
-  const confidential = input.confidential ?? true;
-  const clientSecret = confidential ? randomSecret() : undefined;
+  const method = input.tokenEndpointAuthMethod ?? ((input.confidential ?? true) ? 'client_secret_basic' : 'none');
+  const confidential = method !== 'none';
+  if (input.confidential !== undefined && input.confidential !== confidential) throw new ClientInputError(`token_endpoint_auth_method ${method} is for ${confidential ? 'confidential' : 'public'} clients`);
+  // A client that signs its assertions has no shared secret at all.
+  const clientSecret = confidential && method !== 'private_key_jwt' ? randomSecret() : undefined;
   await execute(
     ctx,
     clientId,
@@ -113,6 +157,10 @@ export async function registerClient(ctx: WarrantContext, input: NewClient, acto
         firstParty: input.firstParty ?? false,
         accessTokenTtl: input.accessTokenTtl ?? null,
         refreshTokenTtl: input.refreshTokenTtl ?? null,
+        tokenEndpointAuthMethod: method,
+        ...(input.jwks ? { jwks: input.jwks } : {}),
+        ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
+        postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
       },
     },
     actor,

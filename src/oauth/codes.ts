@@ -11,7 +11,7 @@ import { randomSecret } from './secrets.js';
 
 export async function issueCode(
   ctx: WarrantContext,
-  input: { client: ClientRecord; subject: string; redirectUri: string; scopes: string[]; codeChallenge: string | null; codeChallengeMethod: 'S256' | null; resource: string | null; sessionId: string | null; actor: Actor },
+  input: { client: ClientRecord; subject: string; redirectUri: string; scopes: string[]; codeChallenge: string | null; codeChallengeMethod: 'S256' | null; resource: string | null; sessionId: string | null; nonce?: string | null; authTime?: Date | null; actor: Actor },
 ): Promise<string> {
   const code = randomSecret();
   const grantId = randomUUID();
@@ -29,6 +29,8 @@ export async function issueCode(
       resource: input.resource,
       expiresAt: new Date(ctx.clock().getTime() + ctx.config.authorizationCodeTtl * 1000).toISOString(),
       sessionId: input.sessionId,
+      nonce: input.nonce ?? null,
+      authTime: input.authTime ? input.authTime.toISOString() : null,
     },
   }, { actor: input.actor, fresh: true });
   if (handled.decision.error) throw handled.decision.error;

@@ -1,11 +1,16 @@
 // Reads of the `clients` read model (written by projections/clients.ts): one indexed query each.
 
 import type pg from 'pg';
-import type { ClientRegistered, GrantType } from '../events/types.js';
+import type { ClientAuthMethod, ClientRegistered, GrantType, PublicJwks } from '../events/types.js';
 
 /** A client as the read model holds it: its registration as amended, plus status and times. */
 export interface ClientRecord extends ClientRegistered {
   resources: string[];
+  /** As registered, or derived for clients from before it was recorded. */
+  tokenEndpointAuthMethod: ClientAuthMethod;
+  jwks: PublicJwks | null;
+  jwksUri: string | null;
+  postLogoutRedirectUris: string[];
   revoked: boolean;
   createdAt: string;
   updatedAt: string;
@@ -23,13 +28,17 @@ interface ClientRow {
   first_party: boolean;
   access_token_ttl: number | null;
   refresh_token_ttl: number | null;
+  token_endpoint_auth_method: ClientAuthMethod | null;
+  jwks: PublicJwks | null;
+  jwks_uri: string | null;
+  post_logout_redirect_uris: string[];
   revoked: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS = `client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, resources, first_party,
-  access_token_ttl, refresh_token_ttl, revoked, created_at, updated_at`;
+  access_token_ttl, refresh_token_ttl, token_endpoint_auth_method, jwks, jwks_uri, post_logout_redirect_uris, revoked, created_at, updated_at`;
 
 import { isUuid } from '../oauth/text.js';
 
@@ -46,6 +55,10 @@ function toRecord(row: ClientRow): ClientRecord {
     firstParty: row.first_party,
     accessTokenTtl: row.access_token_ttl,
     refreshTokenTtl: row.refresh_token_ttl,
+    tokenEndpointAuthMethod: row.token_endpoint_auth_method ?? (row.confidential ? 'client_secret_basic' : 'none'),
+    jwks: row.jwks,
+    jwksUri: row.jwks_uri,
+    postLogoutRedirectUris: row.post_logout_redirect_uris,
     revoked: row.revoked,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -93,10 +106,14 @@ export function clientView(client: ClientRecord): Record<string, unknown> {
     client_id: client.clientId,
     client_name: client.name,
     confidential: client.confidential,
-    token_endpoint_auth_method: client.confidential ? 'client_secret_basic' : 'none',
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     grant_types: client.grantTypes,
+    response_types: client.grantTypes.includes('authorization_code') ? ['code'] : [],
     scope: client.scopes.join(' '),
     redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    ...(client.jwks ? { jwks: client.jwks } : {}),
+    ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
     resources: client.resources,
     first_party: client.firstParty,
     access_token_ttl: client.accessTokenTtl,

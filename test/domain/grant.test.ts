@@ -11,6 +11,8 @@ const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
 const code: AuthorizationCodeIssued = {
   grantId, clientId, subject: 'alice', codeHash: 'C1', redirectUri: 'https://app.example/cb', scopes: ['read'],
   codeChallenge: challenge, codeChallengeMethod: 'S256', resource: null, expiresAt: '2026-01-01T00:01:00.000Z', sessionId: null,
+  nonce: null,
+  authTime: null,
 };
 const fold = (events: DomainEvent[]) => events.reduce((state, event) => grantDecider.evolve(state, { ...event, occurredAt: '2026-01-01T00:00:00Z' }), grantDecider.initialState);
 const issued = (overrides: Partial<AuthorizationCodeIssued> = {}) => fold(grantDecider.decide({ type: 'IssueCode', code: { ...code, ...overrides } }, grantDecider.initialState).events);

@@ -24,6 +24,7 @@ const samples: { [K in EventType]: EventDataMap[K] } = {
   AuthorizationCodeIssued: {
     grantId: uuid, clientId: uuid, subject: 'alice', codeHash: hash, redirectUri: 'https://app.example/cb', scopes: ['read'],
     codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', resource: null, expiresAt: at, sessionId: uuid,
+    nonce: 'n-0S6_WzA2Mj', authTime: at,
   },
   AuthorizationCodeRedeemed: { grantId: uuid, clientId: uuid, familyId: uuid },
   TokenIssued: {
@@ -35,6 +36,7 @@ const samples: { [K in EventType]: EventDataMap[K] } = {
     previousRefreshTokenHash: hash, refreshTokenHash: hash, refreshTokenExpiresAt: at,
   },
   TokenRevoked: { familyId: uuid, clientId: uuid, reason: 'refresh_token_reuse' },
+  IdTokenIssued: { familyId: uuid, clientId: uuid, subject: 'alice', jti: 'abcdefghijklmnor', sessionId: uuid, authTime: at, expiresAt: at, grantType: 'authorization_code' },
   SessionStarted: { sessionId: uuid, subject: 'alice', secretHash: hash, expiresAt: at },
   SessionEnded: { sessionId: uuid, subject: 'alice', reason: 'logout' },
   ConsentGranted: { subject: 'alice', clientId: uuid, scopes: ['read'], audience: ['https://api.example/'], sessionId: null },
@@ -73,9 +75,20 @@ describe('event catalogue', () => {
   it('upcasts version-1 grants and device decisions (before sign-in sessions were recorded) to sessionId null', () => {
     const v1 = { grantId: uuid, clientId: uuid, subject: 'alice', codeHash: hash, redirectUri: 'https://app.example/cb', scopes: ['read'], codeChallenge: null, codeChallengeMethod: null, resource: null, expiresAt: at };
     const upcast = warrantEvents.upcast('AuthorizationCodeIssued', 1, v1);
-    expect(upcast).to.deep.equal({ version: 2, data: { ...v1, sessionId: null } });
+    // …and then, as every version-2 grant (before OpenID Connect), to nonce and authTime null.
+    expect(upcast).to.deep.equal({ version: 3, data: { ...v1, sessionId: null, nonce: null, authTime: null } });
     expect(() => warrantEvents.validate('AuthorizationCodeIssued', upcast.data)).not.to.throw();
     expect(warrantEvents.upcast('DeviceAuthorizationApproved', 1, { deviceId: uuid, subject: 'alice' }).data).to.deep.equal({ deviceId: uuid, subject: 'alice', sessionId: null });
+  });
+
+  it('keeps private key material out of the log: a client JWK with a private or symmetric member is refused', () => {
+    const publicKey = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
+    const client = { ...samples.ClientRegistered, secretHash: null, tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [publicKey] } };
+    expect(() => warrantEvents.validate('ClientRegistered', client)).not.to.throw();
+    for (const member of ['d', 'k', 'p']) {
+      expect(() => warrantEvents.validate('ClientRegistered', { ...client, jwks: { keys: [{ ...publicKey, [member]: 'secret' }] } }), member).to.throw(EventSchemaError).with.property('field', `/jwks/keys/0/${member}`);
+    }
+    expect(() => warrantEvents.validate('ClientRegistered', { ...client, jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } })).to.throw(EventSchemaError);
   });
 
   it('upcasts version-1 TokenIssued and TokenRefreshed (before access-token hashes were recorded) to accessTokenHash null', () => {

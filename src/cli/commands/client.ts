@@ -2,7 +2,8 @@
 
 import type { Command } from 'commander';
 import { migrate } from '../../db/migrate.js';
-import { GRANT_TYPES, type GrantType } from '../../events/types.js';
+import { readFile } from 'node:fs/promises';
+import { GRANT_TYPES, type GrantType, type PublicJwks } from '../../events/types.js';
 import { registerClient, revokeClient, rotateClientSecret } from '../../oauth/clients.js';
 import { isUuid } from '../../oauth/text.js';
 import { clientView, ReadModels, type ClientRecord } from '../../readmodels/index.js';
@@ -16,11 +17,30 @@ function describe(client: ClientRecord): string {
     `Grant types:   ${client.grantTypes.join(', ')}`,
     `Scopes:        ${client.scopes.join(' ') || '(none)'}`,
     `Redirect URIs: ${client.redirectUris.join(', ') || '(none)'}`,
+    ...(client.postLogoutRedirectUris.length ? [`Post-logout:   ${client.postLogoutRedirectUris.join(', ')}`] : []),
+    `Auth method:   ${client.tokenEndpointAuthMethod}${client.jwksUri ? ` (keys from ${client.jwksUri})` : client.jwks ? ` (${client.jwks.keys.length} key${client.jwks.keys.length === 1 ? '' : 's'} registered)` : ''}`,
     `Resources:     ${client.resources.join(', ') || '(the default audience only)'}`,
     `Status:        ${client.revoked ? 'revoked' : 'active'}`,
   ]
     .map(shown)
     .join('\n');
+}
+
+/** A JWK Set from a file, or exit 2 with what is wrong (the schema checks the keys themselves). */
+async function readJwks(file: string): Promise<PublicJwks> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return fail(`cannot read ${file}: ${(error as Error).message}`, 2);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && Array.isArray((parsed as PublicJwks).keys)) return parsed as PublicJwks;
+  } catch {
+    // reported below
+  }
+  return fail(`${file} is not a JWK Set: expected JSON like {"keys":[{"kty":"EC",…}]}`, 2);
 }
 
 /** Refuses (exit 2) an argument that cannot be a client id. */
@@ -38,12 +58,15 @@ export function clientCommands(program: Command): void {
     .option('--scope <scope...>', 'scopes the client may receive', [])
     .option('--redirect-uri <uri...>', 'exact redirect URIs', [])
     .option('--resource <uri...>', 'resources (RFC 8707 audiences) it may ask tokens for besides the default audience', [])
+    .option('--post-logout-redirect-uri <uri...>', 'where OpenID Connect logout may send people back to', [])
+    .option('--jwks-file <file>', 'private_key_jwt: a JSON file with the client\'s public keys ({"keys":[…]}); no secret is issued')
+    .option('--jwks-uri <url>', 'private_key_jwt: where the client publishes its public keys; no secret is issued')
     .option('--public', 'a public client (no secret)')
     .option('--first-party', 'a first-party client (may skip consent)')
     .option('--access-ttl <seconds>', 'access-token lifetime for this client')
     .option('--refresh-ttl <seconds>', 'refresh-token lifetime for this client')
     .option('--json', 'print {"client_id","client_secret"} as JSON')
-    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri: string[]; resource: string[]; public?: boolean; firstParty?: boolean; accessTtl?: string; refreshTtl?: string; json?: boolean }) => {
+    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri: string[]; postLogoutRedirectUri: string[]; resource: string[]; jwksFile?: string; jwksUri?: string; public?: boolean; firstParty?: boolean; accessTtl?: string; refreshTtl?: string; json?: boolean }) => {
       const unknown = options.grant.filter((g) => !GRANT_TYPES.includes(g as GrantType));
       if (unknown.length > 0) fail(`unknown grant type: ${unknown.join(', ')} (known: ${GRANT_TYPES.join(', ')})`, 2);
       const ttl = (value: string | undefined, name: string) => {
@@ -52,6 +75,10 @@ export function clientCommands(program: Command): void {
         if (!Number.isInteger(n) || n < 1) fail(`${name} must be a positive integer of seconds`, 2);
         return n;
       };
+      if (options.jwksFile && options.jwksUri) fail('give --jwks-file or --jwks-uri, not both', 2);
+      if ((options.jwksFile || options.jwksUri) && options.public) fail('a public client has no keys: --public cannot go with --jwks-file or --jwks-uri', 2);
+      const jwks = options.jwksFile ? await readJwks(options.jwksFile) : null;
+      const signed = !!(options.jwksFile || options.jwksUri);
       const { config, logger, actor } = context();
       const created = await withServer(config, logger, (auth) =>
         registerClient(
@@ -61,8 +88,11 @@ export function clientCommands(program: Command): void {
             grantTypes: options.grant as GrantType[],
             scopes: options.scope.flatMap((s) => s.split(' ')).filter(Boolean),
             redirectUris: options.redirectUri,
+            postLogoutRedirectUris: options.postLogoutRedirectUri,
             resources: options.resource,
-            confidential: !options.public,
+            tokenEndpointAuthMethod: signed ? 'private_key_jwt' : options.public ? 'none' : 'client_secret_basic',
+            jwks,
+            jwksUri: options.jwksUri ?? null,
             firstParty: options.firstParty ?? false,
             accessTokenTtl: ttl(options.accessTtl, '--access-ttl'),
             refreshTokenTtl: ttl(options.refreshTtl, '--refresh-ttl'),

@@ -13,13 +13,16 @@ export function userCommands(program: Command): void {
     .description('create a user who can sign in on the login page (password hashed with scrypt)')
     .requiredOption('--username <username>', 'login name')
     .requiredOption('--password <password>', 'password (8 characters at least)')
+    .option('--email <email>', 'email address (the OpenID Connect email claim)')
+    .option('--email-verified', 'the address is known to belong to the user (email_verified: true)')
+    .option('--name <name>', 'full name (the OpenID Connect name claim)')
     .option('--json', 'print {"user_id","username"} as JSON')
-    .action(async (options: { username: string; password: string; json?: boolean }) => {
+    .action(async (options: { username: string; password: string; email?: string; emailVerified?: boolean; name?: string; json?: boolean }) => {
       const { config, logger } = context();
       const created = await withDatabase(config, logger, async (pool) => {
         await migrate(pool);
         try {
-          return await createUser(pool, options.username, options.password);
+          return await createUser(pool, options.username, options.password, { email: options.email, emailVerified: options.emailVerified ?? false, name: options.name });
         } catch (error) {
           if (error instanceof UserError) return fail(error.message, 2);
           throw error;
