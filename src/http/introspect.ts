@@ -16,7 +16,7 @@ export function introspectionEndpoint(router: Router<RequestState>, ctx: Warrant
     koa.set('Cache-Control', 'no-store');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenOperationSchema, params);
-    const { client, method } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
+    const { client, method } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip, `${ctx.config.issuer}/oauth/introspect`);
     // RFC 7662 §2.1/§4: a public client id is no credential; otherwise anyone could scan tokens.
     if (method === 'none') throw new InvalidClient('introspection needs a confidential client');
     // Access tokens are described to any confidential client (resource servers); refresh tokens only to their own.

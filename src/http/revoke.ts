@@ -16,7 +16,7 @@ export function revocationEndpoint(router: Router<RequestState>, ctx: WarrantCon
     koa.set('Cache-Control', 'no-store');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenOperationSchema, params);
-    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
+    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip, `${ctx.config.issuer}/oauth/revoke`);
     await revokeToken(ctx, {
       client,
       token: body['token']!,

@@ -24,7 +24,7 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
     koa.set('Pragma', 'no-cache');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(tokenRequestSchema, params);
-    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
+    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip, `${ctx.config.issuer}/oauth/token`);
     const actor = actorOf(koa, client.clientId);
     switch (body['grant_type']) {
       case 'client_credentials':
