@@ -239,6 +239,12 @@ const table = {
     defaultText: '43200 (12 hours)',
     parse: integer('WARRANT_SESSION_TTL', 12 * 3600, 60, 30 * 86_400),
   },
+  idTokenTtl: {
+    env: 'WARRANT_ID_TOKEN_TTL',
+    description: 'OpenID Connect id-token lifetime in seconds.',
+    defaultText: '3600',
+    parse: integer('WARRANT_ID_TOKEN_TTL', 3600, 60, 86_400),
+  },
   personalAccessTokenTtl: {
     env: 'WARRANT_PAT_TTL',
     description: 'Personal-access-token lifetime in seconds.',

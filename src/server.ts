@@ -23,6 +23,7 @@ import { subjectsApi } from './http/subjects.js';
 import { auditUi } from './http/audit-ui.js';
 import { authorizationEndpoint } from './http/authorize.js';
 import { loginEndpoints } from './http/login.js';
+import { endSessionEndpoint, userinfoEndpoint } from './http/oidc.js';
 import { Sessions, type Authenticate } from './http/session.js';
 import { personalTokensApi } from './http/personal.js';
 import { deviceEndpoints } from './http/device.js';
@@ -32,6 +33,7 @@ import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
 import { revocationEndpoint } from './http/revoke.js';
 import { tokenEndpoint } from './http/token.js';
+import { defaultFindAccount, type FindAccount } from './oauth/accounts.js';
 import { ClientCache } from './oauth/client-cache.js';
 import type { WarrantContext } from './oauth/context.js';
 import { PostgresFailureStore, RateLimits } from './oauth/rate-limit.js';
@@ -56,6 +58,11 @@ export interface AuthServerOptions {
   clock?: () => Date;
   /** Library use: who is signed in, from the host app's own session. Unset: Warrant's login page and user directory. */
   authenticate?: Authenticate;
+  /**
+   * OpenID Connect: the standard claims (OIDC Core §5.1) of a subject, for userinfo. Unset: the
+   * built-in user directory's (preferred_username, name, email, email_verified).
+   */
+  findAccount?: FindAccount;
 }
 
 export interface AuthServer {
@@ -154,6 +161,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     logger,
     clock: options.clock ?? (() => new Date()),
     metrics,
+    findAccount: options.findAccount ?? defaultFindAccount(pool),
   };
   const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer, logger });
 
@@ -179,6 +187,8 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   const sessions = new Sessions({ ctx: context, pepper, secure: config.issuer.startsWith('https://'), ttlSeconds: config.sessionTtl });
   loginEndpoints(router, context, sessions);
   authorizationEndpoint(router, context, sessions, options.authenticate);
+  userinfoEndpoint(router, context, policy);
+  endSessionEndpoint(router, context, sessions);
   personalTokensApi(router, context, sessions, options.authenticate);
   deviceEndpoints(router, context, sessions, options.authenticate);
   openApiEndpoint(router, config.issuer);

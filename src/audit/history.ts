@@ -98,6 +98,12 @@ export interface FamilyHistory {
   /** Now (expiry is judged against the current time). */
   state: FamilySnapshot;
   events: (AuditEvent & { state: FamilySnapshot })[];
+  /**
+   * The sign-in the family came from (SessionStarted, from the authorization code's session), and
+   * how that session ended, if it has: null for grants without Warrant's login (client
+   * credentials, library mode). The id tokens are IdTokenIssued events in `events`.
+   */
+  sign_in: { session_id: string; events: AuditEvent[] } | null;
 }
 
 export async function familyHistory(store: EventStore, familyId: string, now: Date): Promise<FamilyHistory> {
@@ -116,7 +122,20 @@ export async function familyHistory(store: EventStore, familyId: string, now: Da
     grant_type: issued?.grantType ?? null,
     state: snapshot(timed, now),
     events: out,
+    sign_in: await signInOf(store, issued?.grantId ?? null, timed.state.identity?.sessionId ?? null),
   };
+}
+
+/** The session a family's grant was made in, from the grant's own events (never a read model). */
+async function signInOf(store: EventStore, grantId: string | null, sessionFromIdToken: string | null): Promise<FamilyHistory['sign_in']> {
+  let sessionId = sessionFromIdToken;
+  if (!sessionId && grantId) {
+    const [codeIssued] = await store.readStream(`grant-${grantId}`, { maxCount: 1 });
+    sessionId = (codeIssued?.data as { sessionId?: string | null } | undefined)?.sessionId ?? null;
+  }
+  if (!sessionId) return null;
+  const events = await store.readStream(`session-${sessionId}`);
+  return events.length === 0 ? null : { session_id: sessionId, events: events.map(auditEvent) };
 }
 
 export interface StateAt extends FamilySnapshot {

@@ -3,7 +3,7 @@
 // revokes the whole family, unless it comes from the same client within the grace window.
 // Decider shape (./decider.ts); no I/O.
 
-import type { RevocationReason, TokenIssued } from '../events/types.js';
+import type { DomainEvent, IdTokenIssued, RevocationReason, TokenIssued } from '../events/types.js';
 import { accept, refuse, type Decider, type Decision, type Happened } from './decider.js';
 import { DomainError } from './errors.js';
 
@@ -16,6 +16,8 @@ export interface FamilyState {
   refreshExpiresAt: string | null;
   /** Refresh-token hashes that were rotated away, with when. */
   rotated: Record<string, string>;
+  /** OpenID Connect: the sign-in the family's first id token spoke of (refreshes repeat it). */
+  identity: { sessionId: string | null; authTime: string } | null;
 }
 
 const initialFamilyState: FamilyState = {
@@ -26,6 +28,7 @@ const initialFamilyState: FamilyState = {
   currentRefreshHash: null,
   refreshExpiresAt: null,
   rotated: {},
+  identity: null,
 };
 
 function evolve(state: FamilyState, event: Happened): FamilyState {
@@ -43,6 +46,8 @@ function evolve(state: FamilyState, event: Happened): FamilyState {
     }
     case 'TokenRevoked':
       return { ...state, revoked: true };
+    case 'IdTokenIssued':
+      return state.identity ? state : { ...state, identity: { sessionId: event.data.sessionId, authTime: event.data.authTime } };
     default:
       return state;
   }
@@ -52,6 +57,8 @@ function evolve(state: FamilyState, event: Happened): FamilyState {
 export interface IssueCommand {
   type: 'Issue';
   token: TokenIssued;
+  /** OpenID Connect: the id token that goes out with the first tokens. */
+  idToken?: IdTokenIssued;
 }
 
 export interface RefreshCommand {
@@ -71,6 +78,8 @@ export interface RefreshCommand {
   refreshTokenExpiresAt: Date;
   graceSeconds: number;
   now: Date;
+  /** OpenID Connect: the id token that goes out with the refreshed tokens. */
+  idToken?: IdTokenIssued;
 }
 
 export interface RevokeCommand {
@@ -85,7 +94,9 @@ function decide(command: FamilyCommand, state: FamilyState): Decision {
   switch (command.type) {
     case 'Issue':
       if (state.issued) return refuse(new DomainError('family_exists', `family ${command.token.familyId} exists`));
-      return accept({ type: 'TokenIssued', data: command.token });
+      return command.idToken
+        ? accept({ type: 'TokenIssued', data: command.token }, { type: 'IdTokenIssued', data: command.idToken })
+        : accept({ type: 'TokenIssued', data: command.token });
     case 'Refresh':
       return decideRefresh(command, state);
     case 'Revoke':
@@ -133,6 +144,7 @@ function decideRefresh(command: RefreshCommand, state: FamilyState): Decision {
   if (command.scopes && command.scopes.some((scope) => !allowed.includes(scope))) {
     return refuse(new DomainError('scope_widened', 'the requested scope exceeds the original grant'));
   }
+  const idToken: DomainEvent[] = command.idToken ? [{ type: 'IdTokenIssued', data: command.idToken }] : [];
   return accept({
     type: 'TokenRefreshed',
     data: {
@@ -146,7 +158,7 @@ function decideRefresh(command: RefreshCommand, state: FamilyState): Decision {
       refreshTokenHash: command.refreshTokenHash,
       refreshTokenExpiresAt: command.refreshTokenExpiresAt.toISOString(),
     },
-  });
+  }, ...idToken);
 }
 
 export const familyDecider: Decider<FamilyState, FamilyCommand> = { initialState: initialFamilyState, decide, evolve };

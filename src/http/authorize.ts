@@ -12,6 +12,7 @@ import { issueCode } from '../oauth/codes.js';
 import { grantConsent, hasConsent } from '../oauth/consents.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { OAuthError } from '../oauth/errors.js';
+import { OIDC_SCOPES } from '../oauth/accounts.js';
 import { audienceFor, BUILT_IN_SCOPES, parseScope, privilegedScopes } from '../oauth/scopes.js';
 import { hasControlCharacters } from '../oauth/text.js';
 import { findUser } from '../users/directory.js';
@@ -28,7 +29,16 @@ interface AuthorizationRequest {
   scopes: string[];
   codeChallenge: string | null;
   resource: string | null;
+  /** OpenID Connect (OIDC Core §3.1.2.1). */
+  nonce: string | null;
+  prompt: Set<string>;
+  maxAge: number | undefined;
+  loginHint: string | undefined;
+  /** A forced sign-in's marker, when this request resumes after one (Sessions.loginMarker). */
+  loginAfter: string | undefined;
 }
+
+const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
 
 class PageError extends Error {
   constructor(
@@ -101,12 +111,36 @@ async function validate(ctx: WarrantContext, params: Record<string, unknown>): P
     if (error instanceof OAuthError) return fail(error.error, error.description);
     throw error;
   }
-  const refused = scopes.filter((scope) => !client.scopes.includes(scope));
+  // OpenID Connect's own scopes are the server's, open to every client that signs people in
+  // (as in node-oidc-provider); the person still consents to them.
+  const refused = scopes.filter((scope) => !client.scopes.includes(scope) && !(scope in OIDC_SCOPES));
   if (refused.length > 0) return fail('invalid_scope', 'the application may not ask for this scope');
   // warrant:* never reaches a user's token, whatever the client is registered or configured for.
   const privileged = privilegedScopes(scopes);
   if (privileged.length > 0) return fail('invalid_scope', `${privileged.join(' ')} is only for a client acting for itself (client_credentials)`);
-  return { trusted, request: { client, redirectUri, state, scopes, codeChallenge: challenge ?? null, resource } };
+  // OpenID Connect request parameters (OIDC Core §3.1.2.1).
+  const nonce = single(params, 'nonce');
+  if (nonce !== undefined && nonce.length > 512) return fail('invalid_request', 'nonce is too long (at most 512 characters)');
+  const prompt = new Set((single(params, 'prompt') ?? '').split(' ').filter(Boolean));
+  const unknownPrompt = [...prompt].filter((value) => !PROMPTS.has(value));
+  if (unknownPrompt.length > 0) return fail('invalid_request', `prompt ${unknownPrompt.join(' ').slice(0, 40)} is not supported (none, login, consent, select_account)`);
+  if (prompt.has('none') && prompt.size > 1) return fail('invalid_request', 'prompt=none cannot be combined with other values');
+  const rawMaxAge = single(params, 'max_age');
+  if (rawMaxAge !== undefined && !/^\d{1,9}$/.test(rawMaxAge)) return fail('invalid_request', 'max_age must be a non-negative integer of seconds');
+  const loginHint = single(params, 'login_hint');
+  if (loginHint !== undefined && loginHint.length > 255) return fail('invalid_request', 'login_hint is too long');
+  const uiLocales = single(params, 'ui_locales');
+  if (uiLocales !== undefined && uiLocales.length > 200) return fail('invalid_request', 'ui_locales is too long');
+  // Request objects (JAR) are not supported; pushed requests come with PAR.
+  if (single(params, 'request') !== undefined) return fail('request_not_supported', 'request objects are not supported');
+  if (single(params, 'request_uri') !== undefined) return fail('request_uri_not_supported', 'request_uri is not supported');
+  return {
+    trusted,
+    request: {
+      client, redirectUri, state, scopes, codeChallenge: challenge ?? null, resource,
+      nonce: nonce ?? null, prompt, maxAge: rawMaxAge === undefined ? undefined : Number(rawMaxAge), loginHint, loginAfter: single(params, 'login_after'),
+    },
+  };
 }
 
 function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string; state: string | undefined }, params: Record<string, string>): void {
@@ -119,7 +153,7 @@ function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string;
 }
 
 export function authorizationEndpoint(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
-  const describe = (scope: string) => ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? '';
+  const describe = (scope: string) => ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? OIDC_SCOPES[scope] ?? '';
 
   /** Consent covers the scopes and the audience the token will be for (RFC 8707). */
   const audienceOf = (request: AuthorizationRequest) => [request.resource ?? ctx.config.audience];
@@ -134,6 +168,9 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       codeChallengeMethod: request.codeChallenge ? 'S256' : null,
       resource: request.resource,
       sessionId: session?.sid ?? null,
+      nonce: request.nonce,
+      // In library mode the host app signed the person in; when is its business: now stands in.
+      authTime: session?.authTime ?? ctx.clock(),
       actor: actorOf(koa, subject),
     });
     back(ctx, koa, trusted, { code });
@@ -150,10 +187,21 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     const { trusted, request, error } = checked;
     if (error || !request) return back(ctx, koa, trusted, { error: error!.error, error_description: error!.description });
     const signedIn = await sessions.signedIn(koa, authenticate);
-    if (!signedIn) {
-      if (authenticate) return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
-      const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision') as [string, string][]);
-      return koa.redirect(loginUrl(ctx.config.issuer, `/oauth/authorize?${query.toString()}`));
+    const now = ctx.clock();
+    // OIDC Core §3.1.2.1: prompt=login and max_age ask for a fresh sign-in (max_age=0 exactly as
+    // prompt=login), unless this request is the one resuming after that sign-in.
+    const tooOld = request.maxAge !== undefined && signedIn?.session !== undefined && (request.maxAge === 0 || now.getTime() - signedIn.session.authTime.getTime() > request.maxAge * 1000);
+    const wantsLogin = (request.prompt.has('login') || request.prompt.has('select_account') || tooOld) && decision === undefined && !sessions.loginSatisfies(request.loginAfter, signedIn?.session, now);
+    if (!signedIn || wantsLogin) {
+      if (request.prompt.has('none')) return back(ctx, koa, trusted, { error: 'login_required', error_description: 'the user is not signed in' });
+      if (authenticate) {
+        // The host app owns sign-in: Warrant cannot make it ask again.
+        if (signedIn) return back(ctx, koa, trusted, { error: 'login_required', error_description: 'a fresh sign-in was asked for; the application signs people in' });
+        return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
+      }
+      const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision' && k !== 'login_after') as [string, string][]);
+      if (wantsLogin) query.set('login_after', sessions.loginMarker(now));
+      return koa.redirect(loginUrl(ctx.config.issuer, `/oauth/authorize?${query.toString()}`, { force: wantsLogin, hint: request.loginHint }));
     }
     const { subject, session } = signedIn;
     if (decision === 'deny') return back(ctx, koa, trusted, { error: 'access_denied', error_description: 'the user denied the request' });
@@ -162,7 +210,9 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       await grantConsent(ctx, { ...consent, sessionId: session?.sid ?? null }, actorOf(koa, subject));
       return grant(koa, request, trusted, subject, session);
     }
-    if (request.client.firstParty || (await hasConsent(ctx, consent))) return grant(koa, request, trusted, subject, session);
+    const consented = !request.prompt.has('consent') && (request.client.firstParty || (await hasConsent(ctx, consent)));
+    if (consented) return grant(koa, request, trusted, subject, session);
+    if (request.prompt.has('none')) return back(ctx, koa, trusted, { error: 'consent_required', error_description: 'the user has not consented to this request' });
     const user = await findUser(ctx.pool, subject);
     const fields: Record<string, string | undefined> = {
       client_id: request.client.clientId,
@@ -173,6 +223,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       code_challenge: request.codeChallenge ?? undefined,
       code_challenge_method: request.codeChallenge ? 'S256' : undefined,
       resource: request.resource ?? undefined,
+      nonce: request.nonce ?? undefined,
       csrf: sessions.csrf(koa, session),
     };
     // "Not you? Sign out" comes back here, so the right person signs in and sees this request again.

@@ -21,7 +21,7 @@ export function deviceEndpoints(router: Router<RequestState>, ctx: WarrantContex
     koa.set('Cache-Control', 'no-store');
     const params = await readForm(koa, ctx.config.bodyLimit);
     const body = check(deviceRequestSchema, params);
-    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip);
+    const { client } = await authenticateClient(ctx, koa.get('authorization') || undefined, params, koa.ip, `${ctx.config.issuer}/oauth/device/code`);
     koa.body = await requestDeviceCode(ctx, { client, scope: body['scope'], actor: actorOf(koa, client.clientId) });
   });
 

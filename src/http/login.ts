@@ -17,10 +17,17 @@ export function basePath(issuer: string): string {
   return new URL(issuer).pathname.replace(/\/+$/, '');
 }
 
-/** Where to send someone who must sign in first, coming back to `returnTo` (a path under /oauth/). */
-export function loginUrl(issuer: string, returnTo: string): string {
+/**
+ * Where to send someone who must sign in first, coming back to `returnTo` (a path under /oauth/).
+ * `force`: show the form even to someone signed in (OIDC prompt=login, max_age); `hint`: the
+ * username to fill in (OIDC login_hint).
+ */
+export function loginUrl(issuer: string, returnTo: string, options: { force?: boolean; hint?: string | undefined } = {}): string {
   const base = basePath(issuer);
-  return `${base}/oauth/login?return_to=${encodeURIComponent(`${base}${returnTo}`)}`;
+  const query = new URLSearchParams({ return_to: `${base}${returnTo}` });
+  if (options.force) query.set('prompt', 'login');
+  if (options.hint) query.set('login_hint', options.hint);
+  return `${base}/oauth/login?${query.toString()}`;
 }
 
 /** Only same-server paths under …/oauth/ may be a sign-in's (or sign-out's) destination. */
@@ -47,14 +54,17 @@ export function loginEndpoints(router: Router<RequestState>, ctx: WarrantContext
 
   router.get('/oauth/login', async (koa) => {
     const returnTo = safeReturn(base, typeof koa.query['return_to'] === 'string' ? koa.query['return_to'] : undefined);
+    const hint = typeof koa.query['login_hint'] === 'string' ? koa.query['login_hint'].slice(0, 100) : undefined;
     const session = await sessions.get(koa);
-    if (session) {
+    // prompt=login: the application asked for a fresh sign-in, so the form, not "signed in as".
+    if (session && koa.query['prompt'] !== 'login') {
       // Already signed in: say as whom, offer the way on and a way out, not an empty form.
       const user = await findUser(ctx.pool, session.sub);
       const continueTo = returnTo && returnTo.split('?')[0] !== loginPath ? returnTo : undefined;
       return showPage(koa, 200, signedInPage({ username: user?.username ?? session.sub, csrf: sessions.csrf(koa, session), ...(continueTo ? { continueTo } : {}) }));
     }
-    return showPage(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo: returnTo ?? loginPath }), await formActionFor(returnTo ?? loginPath));
+    const username = hint ?? (session && koa.query['prompt'] === 'login' ? (await findUser(ctx.pool, session.sub))?.username : undefined);
+    return showPage(koa, 200, loginPage({ csrf: sessions.csrf(koa, undefined), returnTo: returnTo ?? loginPath, ...(username ? { username } : {}) }), await formActionFor(returnTo ?? loginPath));
   });
 
   router.post('/oauth/login', async (koa) => {

@@ -36,6 +36,23 @@ export function openApiDocument(issuer: string): Json {
     '/metrics': { get: { summary: 'Prometheus metrics (bearer token only when WARRANT_METRICS_TOKEN is set)', security: [{ metricsToken: [] }, {}], responses: { 200: { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401) } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: json('OpenAPI 3.1') } } },
     '/.well-known/oauth-authorization-server': { get: { summary: 'RFC 8414 metadata', responses: { 200: json('metadata') } } },
+    '/.well-known/openid-configuration': { get: { summary: 'OpenID Connect Discovery 1.0 metadata (the same document as RFC 8414)', responses: { 200: json('metadata') } } },
+    '/oauth/userinfo': {
+      get: { summary: 'OpenID Connect userinfo (OIDC Core §5.3): sub and the claims the token\'s scopes release', security: [{ bearer: ['openid'] }], responses: { 200: json('claims'), ...errors(401, 403, 503) } },
+      post: { summary: 'OpenID Connect userinfo, by POST', security: [{ bearer: ['openid'] }], responses: { 200: json('claims'), ...errors(401, 403, 503) } },
+    },
+    '/oauth/end_session': {
+      get: {
+        summary: 'OpenID Connect RP-initiated logout',
+        parameters: ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state', 'ui_locales'].map((name) => query(name, name)),
+        responses: { 200: html('confirmation, or signed out'), 302: { description: 'to the registered post_logout_redirect_uri, with state' }, 400: html('invalid hint or unregistered post_logout_redirect_uri') },
+      },
+      post: {
+        summary: 'RP-initiated logout by POST, or the confirmation form',
+        requestBody: form({ type: 'object', properties: { id_token_hint: { type: 'string' }, client_id: { type: 'string' }, post_logout_redirect_uri: { type: 'string' }, state: { type: 'string' }, csrf: { type: 'string' }, decision: { enum: ['logout', 'stay'] } } }),
+        responses: { 200: html('signed out, or still signed in'), 302: { description: 'to the registered post_logout_redirect_uri' }, 400: html('invalid request'), 403: html('CSRF') },
+      },
+    },
     '/oauth/jwks': { get: { summary: 'Active and retiring public keys', responses: { 200: { description: 'JWK set', content: { 'application/jwk-set+json': { schema: { type: 'object' } } } } } } },
     '/oauth/token': {
       post: { summary: 'Token endpoint (RFC 6749 §3.2)', security: clientAuth, requestBody: form(tokenRequestSchema), responses: { 200: json('tokens'), ...errors(400, 401, 413, 429, 503) } },
@@ -50,7 +67,7 @@ export function openApiDocument(issuer: string): Json {
     '/oauth/authorize': {
       get: {
         summary: 'Authorization endpoint (RFC 6749 §4.1, RFC 7636)',
-        parameters: ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'resource'].map((name) => query(name, name)),
+        parameters: ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'resource', 'nonce', 'prompt', 'max_age', 'login_hint', 'ui_locales'].map((name) => query(name, name)),
         responses: { 200: html('consent page'), 302: { description: 'to the login page, or back to the client with code or error' }, 400: html('error shown before the redirect URI is trusted') },
       },
       post: { summary: 'Consent decision', requestBody: form({ type: 'object', properties: { decision: { enum: ['approve', 'deny'] }, csrf: { type: 'string' } } }), responses: { 302: { description: 'back to the client' }, 403: html('CSRF') } },

@@ -6,6 +6,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
+import type { SessionEndReason } from '../events/types.js';
 import type { Actor, WarrantContext } from '../oauth/context.js';
 import { endSession, findSession, startSession } from '../oauth/sessions.js';
 
@@ -17,6 +18,8 @@ const LOADED = Symbol('warrant.session');
 export interface Session {
   sub: string;
   sid: string;
+  /** When the person signed in (OpenID Connect auth_time). */
+  authTime: Date;
 }
 
 /** Who is signed in, for library use: the host app's own session (undefined: nobody). */
@@ -73,7 +76,7 @@ export class Sessions {
       const match = COOKIE.exec(this.#read(ctx, SESSION) ?? '');
       if (!match) return undefined;
       const found = await findSession(this.#ctx, match[1]!, match[2]!);
-      return found && { sub: found.subject, sid: found.sessionId };
+      return found && { sub: found.subject, sid: found.sessionId, authTime: found.startedAt };
     })();
     return state[LOADED];
   }
@@ -92,14 +95,14 @@ export class Sessions {
   async start(ctx: Context, sub: string, actor: Actor): Promise<Session> {
     const started = await startSession(this.#ctx, sub, this.#ttlSeconds, actor);
     this.#cookie(ctx, SESSION, `${started.sessionId}.${started.secret}`, this.#ttlSeconds);
-    const session = { sub, sid: started.sessionId };
+    const session = { sub, sid: started.sessionId, authTime: started.startedAt };
     (ctx.state as { [LOADED]?: Promise<Session | undefined> })[LOADED] = Promise.resolve(session);
     return session;
   }
 
   /** Ends the request's session (an event: refused everywhere from now on) and clears the cookie, unless a new one replaces it. */
-  async end(ctx: Context, session: Session | undefined, actor: Actor, options: { replaced?: boolean } = {}): Promise<void> {
-    if (session) await endSession(this.#ctx, session.sid, 'logout', actor);
+  async end(ctx: Context, session: Session | undefined, actor: Actor, options: { replaced?: boolean; reason?: SessionEndReason } = {}): Promise<void> {
+    if (session) await endSession(this.#ctx, session.sid, options.reason ?? 'logout', actor);
     if (!options.replaced) this.#cookie(ctx, SESSION, '', 0);
     (ctx.state as { [LOADED]?: Promise<Session | undefined> })[LOADED] = Promise.resolve(undefined);
   }
@@ -113,6 +116,24 @@ export class Sessions {
       this.#cookie(ctx, PRE, pre, 3600);
     }
     return this.#sign(`csrf-pre:${pre}`);
+  }
+
+  /**
+   * A forced sign-in (prompt=login, max_age) resumes the authorization request with this marker:
+   * the sign-in it asked for is one that happened after `now`, within 10 minutes. Signed, so a
+   * request cannot claim a fresh sign-in it did not get.
+   */
+  loginMarker(now: Date): string {
+    const at = String(now.getTime());
+    return `${at}.${this.#sign(`login-after:${at}`)}`;
+  }
+
+  /** Did the session sign in after the marker was made (and is the marker recent and ours)? */
+  loginSatisfies(marker: string | undefined, session: Session | undefined, now: Date): boolean {
+    const match = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(marker ?? '');
+    if (!match || !session || !this.#equal(match[2]!, this.#sign(`login-after:${match[1]}`))) return false;
+    const at = Number(match[1]);
+    return session.authTime.getTime() >= at && now.getTime() - at <= 10 * 60_000;
   }
 
   checkCsrf(ctx: Context, token: string | undefined, session: Session | undefined): boolean {

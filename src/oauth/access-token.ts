@@ -3,7 +3,7 @@
 
 import { sign } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { KeyStore } from '../keys/keystore.js';
+import type { KeyStore, LoadedKey } from '../keys/keystore.js';
 
 export const ACCESS_TOKEN_ALGS = ['ES256', 'RS256', 'EdDSA'] as const;
 
@@ -25,8 +25,13 @@ export interface AccessTokenClaims extends JWTPayload {
  * (verifyAccessToken), and test/oauth/access-token.test.ts checks every algorithm against it.
  */
 export async function signAccessToken(keys: KeyStore, claims: AccessTokenClaims): Promise<string> {
-  const key = await keys.active();
-  const header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })).toString('base64url');
+  return signJwt(keys, claims, 'at+jwt');
+}
+
+/** Any JWT this server signs with its active key: access tokens (`at+jwt`) and id tokens (`JWT`). */
+export async function signJwt(keys: KeyStore, claims: object, typ: string, activeKey?: LoadedKey): Promise<string> {
+  const key = activeKey ?? (await keys.active());
+  const header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ })).toString('base64url');
   const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   const signature = key.alg === 'EdDSA'
     ? sign(null, Buffer.from(input), key.signingKey)

@@ -9,6 +9,7 @@ import type { KeyStore } from '../keys/keystore.js';
 import type { Logger } from '../logger.js';
 import type { ReadModels } from '../readmodels/index.js';
 import type { Metrics } from '../metrics.js';
+import type { FindAccount } from './accounts.js';
 import type { ClientCache } from './client-cache.js';
 import type { RateLimits } from './rate-limit.js';
 import type { Hasher } from './secrets.js';
@@ -30,6 +31,8 @@ export interface WarrantContext {
   logger: Logger;
   clock: () => Date;
   metrics: Metrics;
+  /** OpenID Connect: a subject's standard claims (src/oauth/accounts.ts). */
+  findAccount: FindAccount;
 }
 
 /** Who did it and in which request: stamped on every event an action appends. */

@@ -101,7 +101,7 @@ export class BearerError extends OAuthError {
   ) {
     super(status, error ?? 'invalid_token', description, options.detail);
     const params = [`realm="${options.realm}"`];
-    if (error) params.push(`error="${error}"`, `error_description="${description.replace(/["\\]/g, '')}"`);
+    if (error) params.push(`error="${error}"`, `error_description="${description.replace(/["\\]/g, '').replace(/[^\x20-\x7e]/g, '')}"`);
     if (options.scope) params.push(`scope="${options.scope}"`);
     this.headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
     this.#bare = error === null;

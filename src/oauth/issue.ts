@@ -5,10 +5,11 @@
 
 import { randomUUID } from 'node:crypto';
 import { familyDecider } from '../domain/token-family.js';
-import type { GrantType } from '../events/types.js';
+import type { GrantType, IdTokenIssued } from '../events/types.js';
 import type { ClientRecord } from '../readmodels/clients.js';
 import { signAccessToken } from './access-token.js';
 import { handle } from './aggregate.js';
+import { signIdToken } from './id-token.js';
 import type { Actor, WarrantContext } from './context.js';
 import { refusePrivileged } from './scopes.js';
 import { randomId, randomSecret } from './secrets.js';
@@ -19,6 +20,53 @@ export interface TokenResponse {
   expires_in: number;
   scope: string;
   refresh_token?: string;
+  /** OpenID Connect (scope openid, OIDC Core §3.1.3.3). */
+  id_token?: string;
+}
+
+/** The sign-in an id token speaks of (OIDC Core §2): when, in which session, with which nonce. */
+export interface SignIn {
+  authTime: Date;
+  sessionId: string | null;
+  nonce: string | null;
+}
+
+/**
+ * An id token for these tokens, and the IdTokenIssued event that records it (OIDC Core §3.1.3.3,
+ * §12.2): only when the scope has `openid`.
+ */
+export async function idTokenFor(
+  ctx: WarrantContext,
+  input: { familyId: string; clientId: string; subject: string; scopes: readonly string[]; accessToken: string; signIn: SignIn; iat: number; grantType: IdTokenIssued['grantType'] },
+): Promise<{ idToken: string; event: IdTokenIssued } | undefined> {
+  if (!input.scopes.includes('openid')) return undefined;
+  const jti = randomId();
+  const exp = input.iat + ctx.config.idTokenTtl;
+  const idToken = await signIdToken(ctx.keys, {
+    issuer: ctx.config.issuer,
+    subject: input.subject,
+    clientId: input.clientId,
+    iat: input.iat,
+    exp,
+    authTime: input.signIn.authTime,
+    jti,
+    accessToken: input.accessToken,
+    nonce: input.signIn.nonce,
+    sessionId: input.signIn.sessionId,
+  });
+  return {
+    idToken,
+    event: {
+      familyId: input.familyId,
+      clientId: input.clientId,
+      subject: input.subject,
+      jti,
+      sessionId: input.signIn.sessionId,
+      authTime: input.signIn.authTime.toISOString(),
+      expiresAt: new Date(exp * 1000).toISOString(),
+      grantType: input.grantType,
+    },
+  };
 }
 
 export function familyStream(familyId: string): string {
@@ -49,6 +97,8 @@ export async function issueTokens(
   input: {
     client: ClientRecord; subject: string; grantType: GrantType; scopes: string[]; audience: string[]; withRefresh: boolean;
     grantId?: string | null; name?: string | null; familyId?: string; accessTokenTtl?: number; actor: Actor;
+    /** OpenID Connect: the sign-in behind an authorization code; with scope openid an id token goes out too. */
+    signIn?: SignIn;
   },
 ): Promise<TokenResponse & { familyId: string }> {
   // The last word on who may hold warrant:* scopes (src/oauth/scopes.ts), whatever the grant.
@@ -62,6 +112,9 @@ export async function issueTokens(
   const iat = Math.floor(now.getTime() / 1000);
   // Signed first (tens of microseconds with node:crypto) so that its keyed hash goes into the event.
   const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + ttl.access });
+  const identity = input.signIn
+    ? await idTokenFor(ctx, { familyId, clientId: input.client.clientId, subject: input.subject, scopes: input.scopes, accessToken, signIn: input.signIn, iat, grantType: 'authorization_code' })
+    : undefined;
   const handled = await handle(ctx, familyStream(familyId), familyDecider, {
     type: 'Issue',
     token: {
@@ -79,6 +132,7 @@ export async function issueTokens(
       grantId: input.grantId ?? null,
       name: input.name ?? null,
     },
+    ...(identity ? { idToken: identity.event } : {}),
   }, { actor: input.actor, fresh: true });
   // A fresh family id cannot exist; if it did, nothing was appended and no token goes out.
   if (handled.decision.error) throw handled.decision.error;
@@ -90,5 +144,6 @@ export async function issueTokens(
     expires_in: ttl.access,
     scope: input.scopes.join(' '),
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    ...(identity ? { id_token: identity.idToken } : {}),
   };
 }

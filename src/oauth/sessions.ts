@@ -16,16 +16,19 @@ export interface SessionRecord {
   sessionId: string;
   subject: string;
   expiresAt: Date;
+  /** When the person signed in (OpenID Connect auth_time). */
+  startedAt: Date;
 }
 
 export async function startSession(ctx: WarrantContext, subject: string, ttlSeconds: number, actor: Actor): Promise<SessionRecord & { secret: string }> {
   const sessionId = randomUUID();
   const secret = randomSecret();
-  const expiresAt = new Date(ctx.clock().getTime() + ttlSeconds * 1000);
+  const startedAt = ctx.clock();
+  const expiresAt = new Date(startedAt.getTime() + ttlSeconds * 1000);
   const session = { sessionId, subject, secretHash: ctx.hasher.hash(secret), expiresAt: expiresAt.toISOString() };
   const { decision } = await handle(ctx, `session-${sessionId}`, sessionDecider, { type: 'Start', session }, { actor, fresh: true });
   if (decision.error) throw decision.error;
-  return { sessionId, subject, expiresAt, secret };
+  return { sessionId, subject, expiresAt, startedAt, secret };
 }
 
 /** The live session a cookie names, if its secret matches (constant time) and it has neither ended nor expired. */
@@ -33,7 +36,7 @@ export async function findSession(ctx: WarrantContext, sessionId: string, secret
   const row = await ctx.read.sessions.live(sessionId);
   const matches = ctx.hasher.matches(secret, row?.secretHash);
   if (!row || !matches || row.expiresAt <= ctx.clock()) return undefined;
-  return { sessionId, subject: row.subject, expiresAt: row.expiresAt };
+  return { sessionId, subject: row.subject, expiresAt: row.expiresAt, startedAt: row.startedAt };
 }
 
 /** Ends a session (idempotent: an ended session stays ended, with its first reason). */

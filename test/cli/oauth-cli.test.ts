@@ -1,12 +1,13 @@
 // `warrant install`, `warrant keys …` and `warrant client …`, run as a user would: the real
 // command in a child process, against its own database and its own storage folder.
 
-import { createHmac, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadMigrations } from '../../src/db/migrate.js';
+import { userClaims } from '../../src/users/directory.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { run, type Run } from '../support/process.js';
 
@@ -262,6 +263,36 @@ describe('warrant install, keys and client commands', function () {
       expect(show.stdout).to.match(/^Resources:\s+https:\/\/orders\.example\/, https:\/\/billing\.example\/$/m);
       const bad = await warrant('client', 'create', '--name', 'Bad', '--grant', 'client_credentials', '--resource', 'https://x.example/#frag');
       expectOneLineError(bad, 1, /resources/);
+    });
+
+    it('OpenID Connect and private_key_jwt: --post-logout-redirect-uri, --jwks-file (no secret issued; private keys refused), and user create --email --name', async () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const jwksFile = path.join(storage, 'client-jwks.json');
+      await writeFile(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }] }));
+      const created = credentialsOf(await warrant('client', 'create', '--name', 'Service', '--grant', 'client_credentials', '--jwks-file', jwksFile, '--json'));
+      expect(created.client_secret).to.equal(null);
+      const show = await warrant('client', 'show', created.client_id);
+      expect(show.stdout).to.match(/^Auth method:\s+private_key_jwt \(1 key registered\)$/m);
+
+      const web = credentialsOf(await warrant('client', 'create', '--name', 'Web', '--grant', 'authorization_code', '--redirect-uri', 'https://web.example/cb', '--post-logout-redirect-uri', 'https://web.example/bye', '--json'));
+      expect((await warrant('client', 'show', web.client_id)).stdout).to.match(/^Post-logout:\s+https:\/\/web\.example\/bye$/m);
+      expectOneLineError(await warrant('client', 'create', '--name', 'Bad', '--grant', 'authorization_code', '--redirect-uri', 'https://web.example/cb', '--post-logout-redirect-uri', 'javascript:alert(1)'), 1, /redirect/i);
+
+      // A private key in the file would put a secret in the log: refused, nothing registered.
+      const leaky = path.join(storage, 'leaky.json');
+      await writeFile(leaky, JSON.stringify({ keys: [privateKey.export({ format: 'jwk' })] }));
+      expectOneLineError(await warrant('client', 'create', '--name', 'Leaky', '--grant', 'client_credentials', '--jwks-file', leaky), 1, /jwks/);
+      expect(await rowsContaining(String(privateKey.export({ format: 'jwk' }).d))).to.deep.equal([]);
+      const garbage = path.join(storage, 'garbage.json');
+      await writeFile(garbage, 'not json');
+      expectOneLineError(await warrant('client', 'create', '--name', 'G', '--grant', 'client_credentials', '--jwks-file', garbage), 2, /not a JWK Set/);
+      expectOneLineError(await warrant('client', 'create', '--name', 'G', '--grant', 'client_credentials', '--jwks-file', garbage, '--jwks-uri', 'https://x.example/jwks'), 2, /not both/);
+
+      const user = await warrant('user', 'create', '--username', 'ada', '--password', 'a long enough password', '--email', 'ada@example.com', '--email-verified', '--name', 'Ada Lovelace', '--json');
+      expect(user.code, user.stderr).to.equal(0);
+      const { user_id: userId } = JSON.parse(user.stdout) as { user_id: string };
+      expect(await userClaims(db.pool, userId)).to.deep.equal({ preferred_username: 'ada', name: 'Ada Lovelace', email: 'ada@example.com', email_verified: true });
+      expectOneLineError(await warrant('user', 'create', '--username', 'bob', '--password', 'a long enough password', '--email', 'not an address'), 2, /email/);
     });
 
     it('show with an id that is not a uuid exits 2 with a one-line error', async () => {

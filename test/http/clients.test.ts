@@ -1,5 +1,6 @@
 // The client admin API under /oauth/clients (scope warrant:admin).
 
+import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { basic, postForm, startTestServer, type TestServer } from '../support/server.js';
 
@@ -222,5 +223,47 @@ describe('/oauth/clients admin API', function () {
     const notObject = await call('POST', '/oauth/clients', ['client_name']);
     expect(notObject.status).to.equal(400);
     expect(notObject.body.error).to.equal('invalid_request');
+  });
+
+  it('takes the RFC 7591 / OIDC registration fields: response_types, post_logout_redirect_uris, token_endpoint_auth_method private_key_jwt with jwks or jwks_uri; refuses what does not fit', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'k1' };
+    const rp = await call('POST', '/oauth/clients', { client_name: 'RP', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: ['https://rp.example/cb'], post_logout_redirect_uris: ['https://rp.example/bye'] });
+    expect(rp.status).to.equal(201);
+    expect(rp.body).to.deep.include({ response_types: ['code'], post_logout_redirect_uris: ['https://rp.example/bye'], token_endpoint_auth_method: 'client_secret_basic' });
+    const patched = await call('PATCH', `/oauth/clients/${rp.body.client_id}`, { post_logout_redirect_uris: ['https://rp.example/bye', 'https://rp.example/'] });
+    expect(patched.body.post_logout_redirect_uris).to.deep.equal(['https://rp.example/bye', 'https://rp.example/']);
+
+    const signed = await call('POST', '/oauth/clients', { client_name: 'Signer', grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] } });
+    expect(signed.status).to.equal(201);
+    expect(signed.body).not.to.have.property('client_secret');
+    expect(signed.body).to.deep.include({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] } });
+    const byUri = await call('POST', '/oauth/clients', { client_name: 'Signer 2', grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://signer.example/jwks' });
+    expect(byUri.body).to.include({ jwks_uri: 'https://signer.example/jwks' });
+    // Switching from inline keys to a URL: one source at a time.
+    expect((await call('PATCH', `/oauth/clients/${signed.body.client_id}`, { jwks: null, jwks_uri: 'https://signer.example/jwks' })).body).to.include({ jwks_uri: 'https://signer.example/jwks' });
+    expect((await call('POST', `/oauth/clients/${signed.body.client_id}/secret`)).status).to.equal(409);
+
+    const refused: [Record<string, unknown>, string, RegExp][] = [
+      [{ response_types: ['token'] }, 'invalid_client_metadata', /response_types/],
+      [{ post_logout_redirect_uris: ['http://rp.example/bye'] }, 'invalid_redirect_uri', /http/],
+      [{ token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata', /jwks or jwks_uri/],
+      [{ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [jwk] }, jwks_uri: 'https://x.example/jwks' }, 'invalid_client_metadata', /one of them/],
+      [{ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [privateKey.export({ format: 'jwk' })] } }, 'invalid_client_metadata', /jwks/],
+      [{ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA' }] } }, 'invalid_client_metadata', /not a usable public key/],
+      [{ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://keys.example/jwks' }, 'invalid_client_metadata', /https/],
+      [{ token_endpoint_auth_method: 'client_secret_basic', jwks: { keys: [jwk] } }, 'invalid_client_metadata', /private_key_jwt/],
+      [{ token_endpoint_auth_method: 'client_secret_jwt' }, 'invalid_client_metadata', /token_endpoint_auth_method/],
+      [{ software_statement: 'x' }, 'invalid_client_metadata', /not a known field/],
+    ];
+    for (const [fields, error, description] of refused) {
+      const answer = await call('POST', '/oauth/clients', { client_name: 'Bad', grant_types: ['client_credentials'], ...fields });
+      expect(answer.status, JSON.stringify(fields)).to.equal(400);
+      expect(answer.body.error, JSON.stringify(fields)).to.equal(error);
+      expect(answer.body.error_description, JSON.stringify(fields)).to.match(description);
+    }
+    // The private key never reached the log.
+    const all = JSON.stringify((await server.auth.store.readAll({})).map((e) => e.data));
+    expect(all).not.to.contain(String(privateKey.export({ format: 'jwk' }).d));
   });
 });

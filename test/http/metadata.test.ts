@@ -21,7 +21,7 @@ describe('metadata and keys', function () {
     });
     // Only what works: the admin API is not RFC 7591 registration, and introspection refuses public clients.
     expect(metadata).not.to.have.property('registration_endpoint');
-    expect(metadata['introspection_endpoint_auth_methods_supported']).to.deep.equal(['client_secret_basic', 'client_secret_post']);
+    expect(metadata['introspection_endpoint_auth_methods_supported']).to.deep.equal(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     expect(metadata['revocation_endpoint_auth_methods_supported']).to.include('none');
     expect(metadata['grant_types_supported']).to.include.members(['client_credentials', 'refresh_token']);
     expect(metadata['token_endpoint_auth_methods_supported']).to.include.members(['client_secret_basic', 'client_secret_post']);

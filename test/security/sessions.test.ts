@@ -96,7 +96,7 @@ describe('sign-in sessions that end, and consent that covers the audience', func
     expect(done.status).to.equal(302);
     const issued = (await server.auth.store.readAll({ filter: { types: ['AuthorizationCodeIssued'], data: { subject: user.userId } } })).at(-1)!;
     expect(issued.data).to.include({ sessionId });
-    expect(issued.version).to.equal(2);
+    expect(issued.version).to.equal(3);
     const granted = await server.auth.store.readAll({ filter: { types: ['ConsentGranted'], data: { subject: user.userId } } });
     expect(granted.length).to.be.greaterThan(0);
     const page = await browser.go('/oauth/login');

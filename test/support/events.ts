@@ -61,7 +61,7 @@ export async function seedHistory(
           data: {
             grantId, clientId, subject: `user-${f}`, codeHash: hash(++counter), redirectUri: 'https://app.example/cb', scopes: ['read'],
             codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', resource: null,
-            expiresAt: new Date(Date.now() + 60_000).toISOString(), sessionId: null,
+            expiresAt: new Date(Date.now() + 60_000).toISOString(), sessionId: null, nonce: null, authTime: null,
           },
         },
         { type: 'AuthorizationCodeRedeemed', data: { grantId, clientId, familyId } },

@@ -14,6 +14,7 @@ import { registerClient, type NewClient } from '../../src/oauth/clients.js';
 import { createHttpServer } from '../../src/serve.js';
 import { createAuthServer, type AuthServer } from '../../src/server.js';
 import type { Authenticate } from '../../src/http/session.js';
+import type { FindAccount } from '../../src/oauth/accounts.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { freePort } from './process.js';
 
@@ -32,7 +33,7 @@ export interface TestServer {
 /** oauth4webapi refuses plain http unless told; every test server is on loopback. */
 export const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
-export async function startTestServer(options: { config?: Partial<Config>; alg?: SigningAlg; logger?: Logger; clock?: () => Date; authenticate?: Authenticate } = {}): Promise<TestServer> {
+export async function startTestServer(options: { config?: Partial<Config>; alg?: SigningAlg; logger?: Logger; clock?: () => Date; authenticate?: Authenticate; findAccount?: FindAccount } = {}): Promise<TestServer> {
   const db = await createTestDatabase({ migrate: false });
   const storage = await mkdtemp(path.join(tmpdir(), 'warrant-test-'));
   await ensureKey(storage, { alg: options.alg ?? 'ES256' });
@@ -40,7 +41,7 @@ export async function startTestServer(options: { config?: Partial<Config>; alg?:
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const config = loadConfig({}, { databaseUrl: db.url, storage, issuer: url, port, ...options.config });
-  const auth = await createAuthServer({ config, logger: options.logger ?? silentLogger, ...(options.clock ? { clock: options.clock } : {}), ...(options.authenticate ? { authenticate: options.authenticate } : {}) });
+  const auth = await createAuthServer({ config, logger: options.logger ?? silentLogger, ...(options.clock ? { clock: options.clock } : {}), ...(options.authenticate ? { authenticate: options.authenticate } : {}), ...(options.findAccount ? { findAccount: options.findAccount } : {}) });
   const server = createHttpServer(auth.app.callback(), config);
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const issuer = new URL(url);

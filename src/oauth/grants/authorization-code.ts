@@ -68,6 +68,8 @@ export async function redeemCode(
     grantId,
     familyId,
     actor: input.actor,
+    // OpenID Connect: the sign-in the code was issued in (a code from before OIDC has none: now stands in).
+    signIn: { authTime: issued.authTime ? new Date(issued.authTime) : ctx.clock(), sessionId: issued.sessionId, nonce: issued.nonce },
   });
   return response;
 }

@@ -9,7 +9,8 @@ import type { ClientRecord } from '../../readmodels/clients.js';
 import { handle, load } from '../aggregate.js';
 import type { Actor, WarrantContext } from '../context.js';
 import { InvalidGrant, InvalidScope, InvalidTarget, type OAuthError } from '../errors.js';
-import { familyStream, lifetimes, mint, type TokenResponse } from '../issue.js';
+import { OIDC_SCOPES } from '../accounts.js';
+import { familyStream, idTokenFor, lifetimes, mint, type TokenResponse } from '../issue.js';
 import { parseScope, refusePrivileged, requireGrant } from '../scopes.js';
 import { randomId, randomSecret } from '../secrets.js';
 
@@ -52,7 +53,8 @@ export async function refreshTokens(
     clientId: client.clientId,
     presentedHash,
     scopes: requested,
-    clientScopes: client.scopes,
+    // OpenID Connect's scopes are open to every client (src/http/authorize.ts): a refresh keeps them.
+    clientScopes: [...client.scopes, ...Object.keys(OIDC_SCOPES)],
     jti: randomId(),
     accessTokenHash: null,
     refreshTokenHash: ctx.hasher.hash(refreshToken),
@@ -66,9 +68,25 @@ export async function refreshTokens(
   // state, and appends only at its revision).
   const preview = familyDecider.decide(command, state).events[0];
   let accessToken: string | undefined;
+  let identity: Awaited<ReturnType<typeof idTokenFor>>;
   if (preview?.type === 'TokenRefreshed' && state.issued) {
     accessToken = await mint(ctx, { sub: state.issued.subject, aud: state.issued.audience, jti: command.jti, clientId: client.clientId, scopes: preview.data.scopes, iat, exp: iat + ttl.access });
     command.accessTokenHash = ctx.hasher.hash(accessToken);
+    // OpenID Connect §12.2: a refresh that keeps openid gets a new id token about the same sign-in
+    // (same sub and auth_time; no nonce).
+    if (state.identity) {
+      identity = await idTokenFor(ctx, {
+        familyId,
+        clientId: client.clientId,
+        subject: state.issued.subject,
+        scopes: preview.data.scopes,
+        accessToken,
+        signIn: { authTime: new Date(state.identity.authTime), sessionId: state.identity.sessionId, nonce: null },
+        iat,
+        grantType: 'refresh_token',
+      });
+      if (identity) command.idToken = identity.event;
+    }
   }
   let handled;
   try {
@@ -85,5 +103,12 @@ export async function refreshTokens(
   const refreshed = decision.events[0];
   if (refreshed?.type !== 'TokenRefreshed' || !accessToken) throw new InvalidGrant();
   ctx.metrics.refreshes.inc();
-  return { access_token: accessToken, token_type: 'Bearer', expires_in: ttl.access, scope: refreshed.data.scopes.join(' '), refresh_token: refreshToken };
+  return {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: ttl.access,
+    scope: refreshed.data.scopes.join(' '),
+    refresh_token: refreshToken,
+    ...(identity ? { id_token: identity.idToken } : {}),
+  };
 }
