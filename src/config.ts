@@ -239,6 +239,26 @@ const table = {
     defaultText: '43200 (12 hours)',
     parse: integer('WARRANT_SESSION_TTL', 12 * 3600, 60, 30 * 86_400),
   },
+  requirePar: {
+    env: 'WARRANT_REQUIRE_PAR',
+    description: 'Accept authorization requests only through pushed authorization requests (RFC 9126 §5), for every client: true or false.',
+    defaultText: 'false',
+    parse: (raw) => {
+      const value = optional(raw) ?? 'false';
+      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_REQUIRE_PAR must be true or false, got "${value}"`);
+      return value === 'true';
+    },
+  },
+  dpopNonce: {
+    env: 'WARRANT_DPOP_NONCE',
+    description: 'Require a server-provided nonce in DPoP proofs at the token endpoint (RFC 9449 §8): true or false.',
+    defaultText: 'false',
+    parse: (raw) => {
+      const value = optional(raw) ?? 'false';
+      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_DPOP_NONCE must be true or false, got "${value}"`);
+      return value === 'true';
+    },
+  },
   idTokenTtl: {
     env: 'WARRANT_ID_TOKEN_TTL',
     description: 'OpenID Connect id-token lifetime in seconds.',

@@ -28,6 +28,9 @@ export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
+export const CLIENT_PROFILES = ['fapi2'] as const;
+export type ClientProfile = (typeof CLIENT_PROFILES)[number];
+
 /** A JWK Set of public keys (RFC 7517 §5); private members are refused by the schema. */
 export interface PublicJwks {
   keys: Record<string, unknown>[];
@@ -61,6 +64,12 @@ export interface ClientRegistered {
   jwksUri?: string | null;
   /** OIDC RP-initiated logout: where the client may send people after signing out. */
   postLogoutRedirectUris?: string[];
+  /** RFC 9449 §5.2: every token request must carry a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
+  /** RFC 9126 §6: authorization requests only through PAR. */
+  requirePushedAuthorizationRequests?: boolean;
+  /** A security profile the client is held to: `fapi2` (FAPI 2.0 Security Profile), or none. */
+  profile?: ClientProfile | null;
 }
 
 export interface ClientChanges {
@@ -75,6 +84,9 @@ export interface ClientChanges {
   jwks?: PublicJwks | null;
   jwksUri?: string | null;
   postLogoutRedirectUris?: string[];
+  dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
+  profile?: ClientProfile | null;
 }
 
 export interface ClientUpdated {
@@ -135,6 +147,8 @@ export interface TokenIssued {
   grantId: string | null;
   /** A personal access token's name, if any. */
   name: string | null;
+  /** RFC 9449: the thumbprint (RFC 7638) of the key the access token is bound to; absent: a bearer token. */
+  dpopJkt?: string | null;
 }
 
 export interface TokenRefreshed {
@@ -148,6 +162,8 @@ export interface TokenRefreshed {
   previousRefreshTokenHash: string;
   refreshTokenHash: string;
   refreshTokenExpiresAt: string;
+  /** RFC 9449: the key this refresh's access token is bound to; absent: a bearer token. */
+  dpopJkt?: string | null;
 }
 
 /**
@@ -165,6 +181,25 @@ export interface IdTokenIssued {
   authTime: string;
   expiresAt: string;
   grantType: 'authorization_code' | 'refresh_token';
+}
+
+/**
+ * RFC 9126: a client pushed an authorization request (stream `par-<requestId>`). The parameters
+ * are the ones that would otherwise be in the browser's URL (none is a secret); the request_uri's
+ * random part is kept only as a keyed hash.
+ */
+export interface AuthorizationRequestPushed {
+  requestId: string;
+  clientId: string;
+  uriHash: string;
+  params: Record<string, string>;
+  expiresAt: string;
+}
+
+/** A pushed request was used at the authorization endpoint (single use: appended at its revision). */
+export interface PushedAuthorizationRequestUsed {
+  requestId: string;
+  clientId: string;
 }
 
 export interface TokenRevoked {
@@ -254,6 +289,8 @@ export interface EventDataMap {
   TokenRefreshed: TokenRefreshed;
   TokenRevoked: TokenRevoked;
   IdTokenIssued: IdTokenIssued;
+  AuthorizationRequestPushed: AuthorizationRequestPushed;
+  PushedAuthorizationRequestUsed: PushedAuthorizationRequestUsed;
   SessionStarted: SessionStarted;
   SessionEnded: SessionEnded;
   ConsentGranted: ConsentGranted;
@@ -303,6 +340,8 @@ const jwks = {
   },
 } as const;
 const jwksUri = { type: 'string', format: 'uri', maxLength: 2000, nullable: true } as const;
+const jkt = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', nullable: true } as const; // SHA-256 thumbprint, base64url
+const profile = { type: 'string', enum: [...CLIENT_PROFILES, null], nullable: true } as const;
 
 // ajv's JSONSchemaType cannot express required nullable fields, so the types above are kept in
 // step with these schemas by test/events/catalogue.test.ts (a typed sample of every event must pass).
@@ -351,6 +390,9 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       jwks,
       jwksUri,
       postLogoutRedirectUris: redirectUris,
+      dpopBoundAccessTokens: { type: 'boolean' },
+      requirePushedAuthorizationRequests: { type: 'boolean' },
+      profile,
     },
   },
   ClientUpdated: {
@@ -375,6 +417,9 @@ export const schemas: { [K in EventType]: SchemaObject } = {
           jwks,
           jwksUri,
           postLogoutRedirectUris: redirectUris,
+          dpopBoundAccessTokens: { type: 'boolean' },
+          requirePushedAuthorizationRequests: { type: 'boolean' },
+          profile,
         },
       },
     },
@@ -435,6 +480,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       refreshTokenExpiresAt: { ...dateTime, nullable: true },
       grantId: { ...uuid, nullable: true },
       name: { type: 'string', minLength: 1, maxLength: 200, nullable: true },
+      dpopJkt: jkt,
     },
   },
   TokenRefreshed: {
@@ -451,6 +497,7 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       previousRefreshTokenHash: keyedHash,
       refreshTokenHash: keyedHash,
       refreshTokenExpiresAt: dateTime,
+      dpopJkt: jkt,
     },
   },
   TokenRevoked: {
@@ -477,6 +524,24 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       expiresAt: dateTime,
       grantType: { type: 'string', enum: ['authorization_code', 'refresh_token'] },
     },
+  },
+  AuthorizationRequestPushed: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['requestId', 'clientId', 'uriHash', 'params', 'expiresAt'],
+    properties: {
+      requestId: uuid,
+      clientId: uuid,
+      uriHash: keyedHash,
+      params: { type: 'object', maxProperties: 30, additionalProperties: { type: 'string', maxLength: 4000 } },
+      expiresAt: dateTime,
+    },
+  },
+  PushedAuthorizationRequestUsed: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['requestId', 'clientId'],
+    properties: { requestId: uuid, clientId: uuid },
   },
   SessionStarted: {
     type: 'object',
@@ -520,6 +585,8 @@ export const versions: { [K in EventType]: number } = {
   TokenRefreshed: 2,
   TokenRevoked: 1,
   IdTokenIssued: 1,
+  AuthorizationRequestPushed: 1,
+  PushedAuthorizationRequestUsed: 1,
   SessionStarted: 1,
   SessionEnded: 1,
   ConsentGranted: 1,

@@ -5,7 +5,7 @@
 import type Router from '@koa/router';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { CLIENT_AUTH_METHODS, GRANT_TYPES, type ClientChanges, type PublicJwks } from '../events/types.js';
+import { CLIENT_AUTH_METHODS, CLIENT_PROFILES, GRANT_TYPES, type ClientChanges, type ClientProfile, type PublicJwks } from '../events/types.js';
 import { isUuid } from '../oauth/text.js';
 import { clientView } from '../readmodels/clients.js';
 import { registerClient, revokeClient, rotateClientSecret, updateClient } from '../oauth/clients.js';
@@ -37,6 +37,11 @@ const metadata = {
   // private_key_jwt (RFC 7523): the client's public keys, inline or by URL (one of them).
   jwks: { type: ['object', 'null'], description: 'a JWK Set of public keys: {"keys":[…]}' },
   jwks_uri: { type: ['string', 'null'], format: 'uri', maxLength: 2000 },
+  // RFC 9449 §5.2 and RFC 9126 §6.
+  dpop_bound_access_tokens: { type: 'boolean' },
+  require_pushed_authorization_requests: { type: 'boolean' },
+  // Warrant's own: a security profile the client is held to (src/oauth/profiles.ts).
+  warrant_profile: { type: ['string', 'null'], enum: [...CLIENT_PROFILES, null] },
   // RFC 8707 resources (token audiences) the client may ask for besides the server's default.
   resources: { type: 'array', items: { type: 'string', format: 'uri', pattern: '^[^#]*$', maxLength: 2000 }, maxItems: 50, uniqueItems: true },
   first_party: { type: 'boolean' },
@@ -90,6 +95,9 @@ interface Metadata {
   post_logout_redirect_uris?: string[];
   jwks?: PublicJwks | null;
   jwks_uri?: string | null;
+  dpop_bound_access_tokens?: boolean;
+  require_pushed_authorization_requests?: boolean;
+  warrant_profile?: ClientProfile | null;
 }
 
 export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
@@ -116,6 +124,9 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
         postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
         jwks: body.jwks ?? null,
         jwksUri: body.jwks_uri ?? null,
+        dpopBoundAccessTokens: body.dpop_bound_access_tokens ?? false,
+        requirePushedAuthorizationRequests: body.require_pushed_authorization_requests ?? false,
+        profile: body.warrant_profile ?? null,
       },
       adminActorOf(koa),
     );
@@ -154,6 +165,9 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
     if (body.post_logout_redirect_uris !== undefined) changes.postLogoutRedirectUris = body.post_logout_redirect_uris;
     if (body.jwks !== undefined) changes.jwks = body.jwks;
     if (body.jwks_uri !== undefined) changes.jwksUri = body.jwks_uri;
+    if (body.dpop_bound_access_tokens !== undefined) changes.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
+    if (body.require_pushed_authorization_requests !== undefined) changes.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
+    if (body.warrant_profile !== undefined) changes.profile = body.warrant_profile;
     koa.body = clientView(await updateClient(ctx, id, changes, adminActorOf(koa)));
   });
 

@@ -8,6 +8,7 @@ import type { Context } from 'koa';
 import type { WarrantContext } from '../oauth/context.js';
 import { CLAIMS_SUPPORTED, OIDC_SCOPES } from '../oauth/accounts.js';
 import { CLIENT_ASSERTION_ALGS } from '../oauth/client-assertion.js';
+import { DPOP_ALGS } from '../oauth/dpop.js';
 import { BUILT_IN_SCOPES } from '../oauth/scopes.js';
 import { TOKEN_GRANTS } from './token.js';
 import type { RequestState } from './request-id.js';
@@ -45,6 +46,11 @@ export async function serverMetadata(ctx: WarrantContext): Promise<Record<string
     introspection_endpoint_auth_methods_supported: clientAuth,
     introspection_endpoint_auth_signing_alg_values_supported: [...CLIENT_ASSERTION_ALGS],
     code_challenge_methods_supported: ['S256'],
+    // RFC 9126 §5 (PAR): where to push, and whether every client must.
+    pushed_authorization_request_endpoint: `${issuer}/oauth/par`,
+    require_pushed_authorization_requests: ctx.config.requirePar,
+    // RFC 9449 §5.1 (DPoP).
+    dpop_signing_alg_values_supported: [...DPOP_ALGS],
     // OpenID Connect Discovery 1.0 §3.
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...new Set(['ES256', ...inUse])],

@@ -4,7 +4,8 @@ import { createPublicKey, randomUUID, type JsonWebKey } from 'node:crypto';
 import { clientDecider, type ClientCommand, type ClientState } from '../domain/client.js';
 import type { Decider } from '../domain/decider.js';
 import { DomainError } from '../domain/errors.js';
-import type { ClientAuthMethod, ClientChanges, GrantType, PublicJwks } from '../events/types.js';
+import type { ClientAuthMethod, ClientChanges, ClientProfile, GrantType, PublicJwks } from '../events/types.js';
+import { profileProblem } from './profiles.js';
 import { EventSchemaError } from '../events/catalogue.js';
 import type { ClientRecord } from '../readmodels/clients.js';
 import { handle } from './aggregate.js';
@@ -34,6 +35,12 @@ export interface NewClient {
   jwksUri?: string | null;
   /** Where RP-initiated logout may send people back to (same rules as redirect URIs). */
   postLogoutRedirectUris?: string[];
+  /** RFC 9449 §5.2: token requests must carry a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
+  /** RFC 9126 §6: authorization requests only through PAR. */
+  requirePushedAuthorizationRequests?: boolean;
+  /** `fapi2`: held to the FAPI 2.0 Security Profile (src/oauth/profiles.ts). */
+  profile?: ClientProfile | null;
 }
 
 export interface RegisteredClient {
@@ -87,6 +94,12 @@ function checkMetadata(command: ClientCommand, state: ClientState): void {
       throw new ClientInputError(`jwks.keys[${index}] is not a usable public key: ${(error as Error).message.slice(0, 100)}`);
     }
   }
+  const problem = profileProblem({
+    profile: metadata.profile !== undefined ? metadata.profile : state.client?.profile,
+    tokenEndpointAuthMethod: method,
+    accessTokenTtl: metadata.accessTokenTtl !== undefined ? metadata.accessTokenTtl : state.client?.accessTokenTtl,
+  });
+  if (problem) throw new ClientInputError(problem);
   if (typeof after.jwksUri === 'string') {
     const problem = jwksUriProblem(after.jwksUri);
     if (problem) throw new ClientInputError(`jwks_uri ${problem}`);
@@ -161,6 +174,9 @@ export async function registerClient(ctx: WarrantContext, input: NewClient, acto
         ...(input.jwks ? { jwks: input.jwks } : {}),
         ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
         postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
+        dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
+        requirePushedAuthorizationRequests: input.requirePushedAuthorizationRequests ?? false,
+        profile: input.profile ?? null,
       },
     },
     actor,

@@ -1,7 +1,7 @@
 // Reads of the `clients` read model (written by projections/clients.ts): one indexed query each.
 
 import type pg from 'pg';
-import type { ClientAuthMethod, ClientRegistered, GrantType, PublicJwks } from '../events/types.js';
+import type { ClientAuthMethod, ClientProfile, ClientRegistered, GrantType, PublicJwks } from '../events/types.js';
 
 /** A client as the read model holds it: its registration as amended, plus status and times. */
 export interface ClientRecord extends ClientRegistered {
@@ -11,6 +11,9 @@ export interface ClientRecord extends ClientRegistered {
   jwks: PublicJwks | null;
   jwksUri: string | null;
   postLogoutRedirectUris: string[];
+  dpopBoundAccessTokens: boolean;
+  requirePushedAuthorizationRequests: boolean;
+  profile: ClientProfile | null;
   revoked: boolean;
   createdAt: string;
   updatedAt: string;
@@ -32,13 +35,17 @@ interface ClientRow {
   jwks: PublicJwks | null;
   jwks_uri: string | null;
   post_logout_redirect_uris: string[];
+  dpop_bound_access_tokens: boolean;
+  require_pushed_authorization_requests: boolean;
+  profile: ClientProfile | null;
   revoked: boolean;
   created_at: Date;
   updated_at: Date;
 }
 
 const COLUMNS = `client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, resources, first_party,
-  access_token_ttl, refresh_token_ttl, token_endpoint_auth_method, jwks, jwks_uri, post_logout_redirect_uris, revoked, created_at, updated_at`;
+  access_token_ttl, refresh_token_ttl, token_endpoint_auth_method, jwks, jwks_uri, post_logout_redirect_uris,
+  dpop_bound_access_tokens, require_pushed_authorization_requests, profile, revoked, created_at, updated_at`;
 
 import { isUuid } from '../oauth/text.js';
 
@@ -59,6 +66,9 @@ function toRecord(row: ClientRow): ClientRecord {
     jwks: row.jwks,
     jwksUri: row.jwks_uri,
     postLogoutRedirectUris: row.post_logout_redirect_uris,
+    dpopBoundAccessTokens: row.dpop_bound_access_tokens,
+    requirePushedAuthorizationRequests: row.require_pushed_authorization_requests,
+    profile: row.profile,
     revoked: row.revoked,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -114,6 +124,9 @@ export function clientView(client: ClientRecord): Record<string, unknown> {
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     ...(client.jwks ? { jwks: client.jwks } : {}),
     ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
+    dpop_bound_access_tokens: client.dpopBoundAccessTokens,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
+    warrant_profile: client.profile,
     resources: client.resources,
     first_party: client.firstParty,
     access_token_ttl: client.accessTokenTtl,

@@ -37,6 +37,8 @@ const samples: { [K in EventType]: EventDataMap[K] } = {
   },
   TokenRevoked: { familyId: uuid, clientId: uuid, reason: 'refresh_token_reuse' },
   IdTokenIssued: { familyId: uuid, clientId: uuid, subject: 'alice', jti: 'abcdefghijklmnor', sessionId: uuid, authTime: at, expiresAt: at, grantType: 'authorization_code' },
+  AuthorizationRequestPushed: { requestId: uuid, clientId: uuid, uriHash: hash, params: { response_type: 'code', scope: 'openid', state: 'xyz' }, expiresAt: at },
+  PushedAuthorizationRequestUsed: { requestId: uuid, clientId: uuid },
   SessionStarted: { sessionId: uuid, subject: 'alice', secretHash: hash, expiresAt: at },
   SessionEnded: { sessionId: uuid, subject: 'alice', reason: 'logout' },
   ConsentGranted: { subject: 'alice', clientId: uuid, scopes: ['read'], audience: ['https://api.example/'], sessionId: null },

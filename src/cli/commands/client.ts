@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { migrate } from '../../db/migrate.js';
 import { readFile } from 'node:fs/promises';
-import { GRANT_TYPES, type GrantType, type PublicJwks } from '../../events/types.js';
+import { CLIENT_PROFILES, GRANT_TYPES, type ClientProfile, type GrantType, type PublicJwks } from '../../events/types.js';
 import { registerClient, revokeClient, rotateClientSecret } from '../../oauth/clients.js';
 import { isUuid } from '../../oauth/text.js';
 import { clientView, ReadModels, type ClientRecord } from '../../readmodels/index.js';
@@ -20,6 +20,9 @@ function describe(client: ClientRecord): string {
     ...(client.postLogoutRedirectUris.length ? [`Post-logout:   ${client.postLogoutRedirectUris.join(', ')}`] : []),
     `Auth method:   ${client.tokenEndpointAuthMethod}${client.jwksUri ? ` (keys from ${client.jwksUri})` : client.jwks ? ` (${client.jwks.keys.length} key${client.jwks.keys.length === 1 ? '' : 's'} registered)` : ''}`,
     `Resources:     ${client.resources.join(', ') || '(the default audience only)'}`,
+    ...(client.profile || client.dpopBoundAccessTokens || client.requirePushedAuthorizationRequests
+      ? [`Requires:      ${[client.profile ? `profile ${client.profile}` : '', client.dpopBoundAccessTokens ? 'DPoP' : '', client.requirePushedAuthorizationRequests ? 'PAR' : ''].filter(Boolean).join(', ')}`]
+      : []),
     `Status:        ${client.revoked ? 'revoked' : 'active'}`,
   ]
     .map(shown)
@@ -61,12 +64,15 @@ export function clientCommands(program: Command): void {
     .option('--post-logout-redirect-uri <uri...>', 'where OpenID Connect logout may send people back to', [])
     .option('--jwks-file <file>', 'private_key_jwt: a JSON file with the client\'s public keys ({"keys":[…]}); no secret is issued')
     .option('--jwks-uri <url>', 'private_key_jwt: where the client publishes its public keys; no secret is issued')
+    .option('--dpop', 'token requests must carry a DPoP proof: access tokens bound to the client\'s key (RFC 9449)')
+    .option('--require-par', 'authorization requests only through pushed authorization requests (RFC 9126)')
+    .option('--profile <profile>', 'hold the client to a security profile: fapi2 (PAR, PKCE, DPoP, private_key_jwt, access tokens of at most 10 minutes)')
     .option('--public', 'a public client (no secret)')
     .option('--first-party', 'a first-party client (may skip consent)')
     .option('--access-ttl <seconds>', 'access-token lifetime for this client')
     .option('--refresh-ttl <seconds>', 'refresh-token lifetime for this client')
     .option('--json', 'print {"client_id","client_secret"} as JSON')
-    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri: string[]; postLogoutRedirectUri: string[]; resource: string[]; jwksFile?: string; jwksUri?: string; public?: boolean; firstParty?: boolean; accessTtl?: string; refreshTtl?: string; json?: boolean }) => {
+    .action(async (options: { name: string; grant: string[]; scope: string[]; redirectUri: string[]; postLogoutRedirectUri: string[]; resource: string[]; jwksFile?: string; jwksUri?: string; dpop?: boolean; requirePar?: boolean; profile?: string; public?: boolean; firstParty?: boolean; accessTtl?: string; refreshTtl?: string; json?: boolean }) => {
       const unknown = options.grant.filter((g) => !GRANT_TYPES.includes(g as GrantType));
       if (unknown.length > 0) fail(`unknown grant type: ${unknown.join(', ')} (known: ${GRANT_TYPES.join(', ')})`, 2);
       const ttl = (value: string | undefined, name: string) => {
@@ -76,6 +82,7 @@ export function clientCommands(program: Command): void {
         return n;
       };
       if (options.jwksFile && options.jwksUri) fail('give --jwks-file or --jwks-uri, not both', 2);
+      if (options.profile !== undefined && !CLIENT_PROFILES.includes(options.profile as ClientProfile)) fail(`unknown profile: ${options.profile} (known: ${CLIENT_PROFILES.join(', ')})`, 2);
       if ((options.jwksFile || options.jwksUri) && options.public) fail('a public client has no keys: --public cannot go with --jwks-file or --jwks-uri', 2);
       const jwks = options.jwksFile ? await readJwks(options.jwksFile) : null;
       const signed = !!(options.jwksFile || options.jwksUri);
@@ -93,6 +100,9 @@ export function clientCommands(program: Command): void {
             tokenEndpointAuthMethod: signed ? 'private_key_jwt' : options.public ? 'none' : 'client_secret_basic',
             jwks,
             jwksUri: options.jwksUri ?? null,
+            dpopBoundAccessTokens: options.dpop ?? false,
+            requirePushedAuthorizationRequests: options.requirePar ?? false,
+            profile: (options.profile as ClientProfile | undefined) ?? null,
             firstParty: options.firstParty ?? false,
             accessTokenTtl: ttl(options.accessTtl, '--access-ttl'),
             refreshTokenTtl: ttl(options.refreshTtl, '--refresh-ttl'),
