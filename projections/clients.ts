@@ -16,6 +16,9 @@ const updatable: Record<keyof ClientChanges, string> = {
   jwks: 'jwks',
   jwksUri: 'jwks_uri',
   postLogoutRedirectUris: 'post_logout_redirect_uris',
+  dpopBoundAccessTokens: 'dpop_bound_access_tokens',
+  requirePushedAuthorizationRequests: 'require_pushed_authorization_requests',
+  profile: 'profile',
 };
 
 export const clientsProjection: Projection = {
@@ -31,12 +34,14 @@ export const clientsProjection: Projection = {
           sql(
             `INSERT INTO clients (client_id, name, confidential, secret_hash, grant_types, scopes, redirect_uris, first_party,
                                   access_token_ttl, refresh_token_ttl, created_at, updated_at, revision, resources,
-                                  token_endpoint_auth_method, jwks, jwks_uri, post_logout_redirect_uris)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17)
+                                  token_endpoint_auth_method, jwks, jwks_uri, post_logout_redirect_uris,
+                                  dpop_bound_access_tokens, require_pushed_authorization_requests, profile)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
              ON CONFLICT (client_id) DO NOTHING`,
             d.clientId, d.name, d.confidential, d.secretHash, d.grantTypes, d.scopes, d.redirectUris, d.firstParty,
             d.accessTokenTtl, d.refreshTokenTtl, at, event.revision, d.resources ?? [],
             d.tokenEndpointAuthMethod ?? null, d.jwks ? JSON.stringify(d.jwks) : null, d.jwksUri ?? null, d.postLogoutRedirectUris ?? [],
+            d.dpopBoundAccessTokens ?? false, d.requirePushedAuthorizationRequests ?? false, d.profile ?? null,
           ),
         ];
       }
