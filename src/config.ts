@@ -259,6 +259,24 @@ const table = {
       return value === 'true';
     },
   },
+  auditStreamHeartbeatSeconds: {
+    env: 'WARRANT_AUDIT_STREAM_HEARTBEAT',
+    description: 'Seconds between comment heartbeats on GET /audit/stream (proxies drop silent connections).',
+    defaultText: '15',
+    parse: integer('WARRANT_AUDIT_STREAM_HEARTBEAT', 15, 1, 15),
+  },
+  auditStreamBufferBytes: {
+    env: 'WARRANT_AUDIT_STREAM_BUFFER',
+    description: 'Bytes an audit-stream listener may fall behind before it is cut off (with a last message saying where to resume).',
+    defaultText: '1048576 (1 MiB)',
+    parse: integer('WARRANT_AUDIT_STREAM_BUFFER', 1024 * 1024, 1024, 256 * 1024 * 1024),
+  },
+  auditStreamsPerToken: {
+    env: 'WARRANT_AUDIT_STREAMS_PER_TOKEN',
+    description: 'Open GET /audit/stream connections allowed per access token, per node (429 beyond).',
+    defaultText: '3',
+    parse: integer('WARRANT_AUDIT_STREAMS_PER_TOKEN', 3, 1, 1000),
+  },
   idTokenTtl: {
     env: 'WARRANT_ID_TOKEN_TTL',
     description: 'OpenID Connect id-token lifetime in seconds.',

@@ -35,6 +35,8 @@ export class Metrics {
   });
   readonly projectionPosition = new Gauge({ name: 'warrant_projection_position', help: 'Checkpoint of each projection', labelNames: ['projection'], registers: [this.registry] });
   readonly projectionLag = new Gauge({ name: 'warrant_projection_lag_events', help: 'Events in the log not yet applied by each projection', labelNames: ['projection'], registers: [this.registry] });
+  readonly auditStreamListeners = new Gauge({ name: 'warrant_audit_stream_listeners', help: 'Open GET /audit/stream connections', registers: [this.registry] });
+  readonly auditStreamCutOffs = new Counter({ name: 'warrant_audit_stream_cutoffs_total', help: 'Audit-stream listeners cut off for falling too far behind', registers: [this.registry] });
   readonly logHead = new Gauge({ name: 'warrant_eventstore_head_position', help: 'Position of the last event in the log', registers: [this.registry] });
 
   constructor(options: { defaults?: boolean } = {}) {

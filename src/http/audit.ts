@@ -15,6 +15,7 @@ import { InvalidRequest, NotFound } from '../oauth/errors.js';
 import { hasControlCharacters, hasUnstorableText } from '../oauth/text.js';
 import type { Policy } from '../policy/policy.js';
 import { findUserByName } from '../users/directory.js';
+import { auditStreamEndpoint } from './audit-stream.js';
 import { requirePrivileged } from './privileged.js';
 import type { RequestState } from './request-id.js';
 
@@ -52,6 +53,7 @@ export function subjectParam(ctx: Context & { params: Record<string, string> }):
 
 export function auditApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
   const auditor = requirePrivileged(policy, ctx.config, 'warrant:audit');
+  auditStreamEndpoint(router, ctx, policy);
 
   router.get('/audit/tokens/:id', auditor, async (koa) => {
     const familyId = await findFamily(ctx.store, koa.params['id']!);

@@ -108,6 +108,20 @@ export function openApiDocument(issuer: string): Json {
         responses: { 200: json('the user', { type: 'object', required: ['user_id', 'username'], properties: { user_id: { type: 'string', format: 'uuid' }, username: { type: 'string' } } }), ...errors(400, 401, 403, 404) },
       },
     },
+    '/audit/stream': {
+      get: {
+        summary: 'The event log, live, as server-sent events (id = position, event = type, data = the /audit/events JSON); resumes after Last-Event-ID or ?after',
+        security: auditor,
+        parameters: [
+          query('after', 'position to resume after (0: the whole log; default: the head)', { type: 'integer', minimum: 0 }),
+          query('type', 'event types, comma-separated'),
+          query('client_id', 'only events of this client'),
+          query('subject', 'only events of this subject'),
+          { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' }, description: 'what a reconnecting EventSource sends' },
+        ],
+        responses: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors(400, 401, 403, 429, 503) },
+      },
+    },
     '/audit/events': {
       get: {
         summary: 'The event feed (NDJSON with Accept: application/x-ndjson)',
