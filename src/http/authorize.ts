@@ -113,7 +113,7 @@ async function validate(ctx: WarrantContext, params: Record<string, unknown>): P
   }
   // OpenID Connect's own scopes are the server's, open to every client that signs people in
   // (as in node-oidc-provider); the person still consents to them.
-  const refused = scopes.filter((scope) => !client.scopes.includes(scope) && !(scope in OIDC_SCOPES));
+  const refused = scopes.filter((scope) => !client.scopes.includes(scope) && !Object.hasOwn(OIDC_SCOPES, scope));
   if (refused.length > 0) return fail('invalid_scope', 'the application may not ask for this scope');
   // warrant:* never reaches a user's token, whatever the client is registered or configured for.
   const privileged = privilegedScopes(scopes);
@@ -153,7 +153,8 @@ function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string;
 }
 
 export function authorizationEndpoint(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
-  const describe = (scope: string) => ctx.config.scopes[scope] ?? BUILT_IN_SCOPES[scope] ?? OIDC_SCOPES[scope] ?? '';
+  // Own properties only: a scope named `constructor` describes nothing.
+  const describe = (scope: string) => [ctx.config.scopes, BUILT_IN_SCOPES, OIDC_SCOPES].map((table) => (Object.hasOwn(table, scope) ? table[scope] : undefined)).find((text) => text !== undefined) ?? '';
 
   /** Consent covers the scopes and the audience the token will be for (RFC 8707). */
   const audienceOf = (request: AuthorizationRequest) => [request.resource ?? ctx.config.audience];
@@ -191,7 +192,10 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     // OIDC Core §3.1.2.1: prompt=login and max_age ask for a fresh sign-in (max_age=0 exactly as
     // prompt=login), unless this request is the one resuming after that sign-in.
     const tooOld = request.maxAge !== undefined && signedIn?.session !== undefined && (request.maxAge === 0 || now.getTime() - signedIn.session.authTime.getTime() > request.maxAge * 1000);
-    const wantsLogin = (request.prompt.has('login') || request.prompt.has('select_account') || tooOld) && decision === undefined && !sessions.loginSatisfies(request.loginAfter, signedIn?.session, now);
+    // The marker is bound to this request (client, state, nonce, PKCE challenge), and checked on
+    // the consent form's POST too: a fresh sign-in asked for one request covers no other.
+    const binding = [request.client.clientId, request.redirectUri, request.state ?? '', request.nonce ?? '', request.codeChallenge ?? ''].join('\n');
+    const wantsLogin = (request.prompt.has('login') || request.prompt.has('select_account') || tooOld) && !sessions.loginSatisfies(request.loginAfter, signedIn?.session, now, binding);
     if (!signedIn || wantsLogin) {
       if (request.prompt.has('none')) return back(ctx, koa, trusted, { error: 'login_required', error_description: 'the user is not signed in' });
       if (authenticate) {
@@ -200,7 +204,7 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
         return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
       }
       const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision' && k !== 'login_after') as [string, string][]);
-      if (wantsLogin) query.set('login_after', sessions.loginMarker(now));
+      if (wantsLogin) query.set('login_after', sessions.loginMarker(now, binding));
       return koa.redirect(loginUrl(ctx.config.issuer, `/oauth/authorize?${query.toString()}`, { force: wantsLogin, hint: request.loginHint }));
     }
     const { subject, session } = signedIn;

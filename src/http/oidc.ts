@@ -29,6 +29,8 @@ export function userinfoEndpoint(router: Router<RequestState>, ctx: WarrantConte
     if (!auth.scopes.includes('openid')) {
       throw new BearerError(403, 'insufficient_scope', 'userinfo needs a token with the openid scope', { realm, scope: 'openid' });
     }
+    // A client's token for itself speaks of no person, whatever a findAccount would answer for its id.
+    if (auth.grantType === 'client_credentials') throw new BearerError(401, 'invalid_token', 'userinfo is for tokens a person granted, not client credentials', { realm });
     const claims = await ctx.findAccount(auth.subject);
     // The account is gone (deleted since the token was issued): the token speaks of nobody.
     if (!claims) throw new BearerError(401, 'invalid_token', 'the subject of the access token no longer exists', { realm, detail: 'findAccount found no account' });

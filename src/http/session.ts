@@ -123,15 +123,15 @@ export class Sessions {
    * the sign-in it asked for is one that happened after `now`, within 10 minutes. Signed, so a
    * request cannot claim a fresh sign-in it did not get.
    */
-  loginMarker(now: Date): string {
+  loginMarker(now: Date, binding: string): string {
     const at = String(now.getTime());
-    return `${at}.${this.#sign(`login-after:${at}`)}`;
+    return `${at}.${this.#sign(`login-after:${at}:${binding}`)}`;
   }
 
   /** Did the session sign in after the marker was made (and is the marker recent and ours)? */
-  loginSatisfies(marker: string | undefined, session: Session | undefined, now: Date): boolean {
+  loginSatisfies(marker: string | undefined, session: Session | undefined, now: Date, binding: string): boolean {
     const match = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(marker ?? '');
-    if (!match || !session || !this.#equal(match[2]!, this.#sign(`login-after:${match[1]}`))) return false;
+    if (!match || !session || !this.#equal(match[2]!, this.#sign(`login-after:${match[1]}:${binding}`))) return false;
     const at = Number(match[1]);
     return session.authTime.getTime() >= at && now.getTime() - at <= 10 * 60_000;
   }

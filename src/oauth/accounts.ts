@@ -29,7 +29,7 @@ export function defaultFindAccount(pool: pg.Pool): FindAccount {
 
 /** `sub` and the claims the scopes release; nothing else of what findAccount returned. */
 export function claimsForScopes(subject: string, claims: Record<string, unknown>, scopes: readonly string[]): Record<string, unknown> {
-  const released = new Set(scopes.flatMap((scope) => OIDC_SCOPE_CLAIMS[scope] ?? []));
+  const released = new Set(scopes.flatMap((scope) => (Object.hasOwn(OIDC_SCOPE_CLAIMS, scope) ? OIDC_SCOPE_CLAIMS[scope]! : [])));
   const out: Record<string, unknown> = { sub: subject };
   for (const [name, value] of Object.entries(claims)) {
     if (name !== 'sub' && released.has(name) && value !== undefined && value !== null) out[name] = value;

@@ -220,6 +220,31 @@ describe('OpenID Connect attacks', function () {
     });
   });
 
+  describe('found by this review, fixed', () => {
+    it('scope names that are properties of every JavaScript object (constructor, toString, __proto__) are not OpenID scopes: invalid_scope', async () => {
+      const browser = await user();
+      for (const scope of ['openid constructor', 'openid toString', 'openid __proto__', 'openid hasOwnProperty']) {
+        const page = await browser.go(authorizeUrl({ scope }));
+        expect(new URL(page.location!).searchParams.get('error'), scope).to.equal('invalid_scope');
+      }
+    });
+
+    it('a fresh-sign-in marker covers only the request it was made for: reused for another state, it sends the person to sign in again', async () => {
+      const browser = await user();
+      const first = await browser.go(authorizeUrl({ prompt: 'login', state: 'one' }));
+      const marker = new URL(new URL(first.location!, server.url).searchParams.get('return_to')!, server.url).searchParams.get('login_after')!;
+      expect(marker).to.match(/^\d+\./);
+      const form = await browser.go(first.location!);
+      const resumed = await browser.post('/oauth/login', { username: 'ada', password: PASSWORD, csrf: field(form.html, 'csrf')!, return_to: field(form.html, 'return_to')! });
+      expect(new URL((await browser.go(resumed.location!)).location!).searchParams.has('code')).to.equal(true);
+      // The same marker on a different request (another state, or max_age=0): sign in again.
+      for (const extra of [{ prompt: 'login', state: 'two' }, { max_age: '0', state: 'three' }] as Record<string, string>[]) {
+        const reused = await browser.go(authorizeUrl({ ...extra, login_after: marker }));
+        expect(reused.location, JSON.stringify(extra)).to.match(/^\/oauth\/login\?/);
+      }
+    });
+  });
+
   describe('reflection into pages', () => {
     it('login_hint, state, nonce and client names are escaped on the login, consent and logout pages, under a CSP without scripts', async () => {
       const anonymous = new Browser(server.url);
