@@ -3,6 +3,7 @@
 // below; the Config type is derived from it (a setting's value has the type its parse returns).
 
 import path from 'node:path';
+import { GRANT_TYPES, type GrantType } from './events/types.js';
 
 /**
  * What a default may derive from: the settings earlier in the table (the issuer from PORT, the
@@ -276,6 +277,27 @@ const table = {
     description: 'Open GET /audit/stream connections allowed per access token, per node (429 beyond).',
     defaultText: '3',
     parse: integer('WARRANT_AUDIT_STREAMS_PER_TOKEN', 3, 1, 1000),
+  },
+  openRegistration: {
+    env: 'WARRANT_OPEN_REGISTRATION',
+    description: 'Let anyone register a client at the RFC 7591 registration endpoint, without an initial access token: true or false.',
+    defaultText: 'false',
+    parse: (raw) => {
+      const value = optional(raw) ?? 'false';
+      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_OPEN_REGISTRATION must be true or false, got "${value}"`);
+      return value === 'true';
+    },
+  },
+  registrationGrants: {
+    env: 'WARRANT_REGISTRATION_GRANTS',
+    description: 'Grant types a client may give itself at the registration endpoint, space- or comma-separated.',
+    defaultText: 'authorization_code refresh_token',
+    parse: (raw): GrantType[] => {
+      const grants = (optional(raw) ?? 'authorization_code refresh_token').split(/[\s,]+/).filter(Boolean);
+      const unknown = grants.filter((grant) => !(GRANT_TYPES as readonly string[]).includes(grant));
+      if (unknown.length > 0) throw new ConfigError(`WARRANT_REGISTRATION_GRANTS: unknown grant type ${unknown.join(', ')} (known: ${GRANT_TYPES.join(', ')})`);
+      return grants as GrantType[];
+    },
   },
   idTokenTtl: {
     env: 'WARRANT_ID_TOKEN_TTL',

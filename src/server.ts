@@ -29,6 +29,7 @@ import { personalTokensApi } from './http/personal.js';
 import { deviceEndpoints } from './http/device.js';
 import { openApiEndpoint } from './http/openapi.js';
 import { clientsApi } from './http/clients.js';
+import { registrationEndpoints } from './http/register.js';
 import { introspectionEndpoint } from './http/introspect.js';
 import { metadataEndpoints } from './http/metadata.js';
 import { revocationEndpoint } from './http/revoke.js';
@@ -163,7 +164,8 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
     metrics,
     findAccount: options.findAccount ?? defaultFindAccount(pool),
   };
-  const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer, logger });
+  // DPoP proofs at userinfo and the APIs name the URLs clients call: the issuer's, whatever proxy is in front.
+  const policy = createPolicy({ issuer: config.issuer, audience: config.audience, pool, keys, realm: config.issuer, logger, publicOrigin: new URL(config.issuer).origin });
 
   const app = new Koa<RequestState>();
   // The client's address (rate limits, logs) from X-Forwarded-For only as far as the operator
@@ -181,6 +183,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   revocationEndpoint(router, context);
   introspectionEndpoint(router, context);
   clientsApi(router, context, policy);
+  registrationEndpoints(router, context);
   auditApi(router, context, policy);
   subjectsApi(router, context, policy);
   auditUi(router);

@@ -12,6 +12,7 @@ import { keysCommands } from './commands/keys.js';
 import { migrateCommand } from './commands/migrate.js';
 import { projectionsCommands } from './commands/projections.js';
 import { purgeCommand } from './commands/purge.js';
+import { registrationCommands } from './commands/registration.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommands } from './commands/token.js';
 import { userCommands } from './commands/user.js';
@@ -23,7 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   // In the order `warrant --help` lists them.
-  for (const register of [serveCommand, migrateCommand, projectionsCommands, installCommand, keysCommands, clientCommands, auditCommands, userCommands, tokenCommands, purgeCommand, configCommand]) {
+  for (const register of [serveCommand, migrateCommand, projectionsCommands, installCommand, keysCommands, clientCommands, registrationCommands, auditCommands, userCommands, tokenCommands, purgeCommand, configCommand]) {
     register(program);
   }
   return program;

@@ -30,9 +30,14 @@ export type DomainErrorCode =
   | 'refresh_token_expired'
   | 'refresh_token_reused'
   | 'refresh_token_wrong_client'
+  | 'refresh_token_wrong_key'
   | 'scope_widened'
   | 'session_exists'
-  | 'session_unknown';
+  | 'session_unknown'
+  | 'registration_token_exists'
+  | 'registration_token_unknown'
+  | 'registration_token_expired'
+  | 'registration_token_used';
 
 export class DomainError extends Error {
   constructor(

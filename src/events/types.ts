@@ -202,6 +202,34 @@ export interface PushedAuthorizationRequestUsed {
   clientId: string;
 }
 
+/**
+ * An RFC 7591 initial access token was made (`warrant registration-token create`; stream
+ * `registration-token-<tokenId>`): good for `uses` registrations until `expiresAt`. Only its keyed
+ * hash is kept.
+ */
+export interface RegistrationTokenIssued {
+  tokenId: string;
+  tokenHash: string;
+  uses: number;
+  expiresAt: string | null;
+}
+
+/** An initial access token registered a client (one of its uses). */
+export interface RegistrationTokenUsed {
+  tokenId: string;
+  clientId: string;
+}
+
+/**
+ * RFC 7592: the registration access token of a self-registered client (stream
+ * `client-registration-<clientId>`), issued at registration and rotated by every PUT: only the
+ * latest one is accepted.
+ */
+export interface RegistrationAccessTokenIssued {
+  clientId: string;
+  tokenHash: string;
+}
+
 export interface TokenRevoked {
   familyId: string;
   clientId: string;
@@ -290,6 +318,9 @@ export interface EventDataMap {
   TokenRevoked: TokenRevoked;
   IdTokenIssued: IdTokenIssued;
   AuthorizationRequestPushed: AuthorizationRequestPushed;
+  RegistrationTokenIssued: RegistrationTokenIssued;
+  RegistrationTokenUsed: RegistrationTokenUsed;
+  RegistrationAccessTokenIssued: RegistrationAccessTokenIssued;
   PushedAuthorizationRequestUsed: PushedAuthorizationRequestUsed;
   SessionStarted: SessionStarted;
   SessionEnded: SessionEnded;
@@ -537,6 +568,24 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       expiresAt: dateTime,
     },
   },
+  RegistrationTokenIssued: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tokenId', 'tokenHash', 'uses', 'expiresAt'],
+    properties: { tokenId: uuid, tokenHash: keyedHash, uses: { type: 'integer', minimum: 1, maximum: 1_000_000 }, expiresAt: { ...dateTime, nullable: true } },
+  },
+  RegistrationTokenUsed: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tokenId', 'clientId'],
+    properties: { tokenId: uuid, clientId: uuid },
+  },
+  RegistrationAccessTokenIssued: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['clientId', 'tokenHash'],
+    properties: { clientId: uuid, tokenHash: keyedHash },
+  },
   PushedAuthorizationRequestUsed: {
     type: 'object',
     additionalProperties: false,
@@ -586,6 +635,9 @@ export const versions: { [K in EventType]: number } = {
   TokenRevoked: 1,
   IdTokenIssued: 1,
   AuthorizationRequestPushed: 1,
+  RegistrationTokenIssued: 1,
+  RegistrationTokenUsed: 1,
+  RegistrationAccessTokenIssued: 1,
   PushedAuthorizationRequestUsed: 1,
   SessionStarted: 1,
   SessionEnded: 1,

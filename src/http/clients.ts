@@ -8,7 +8,7 @@ import addFormatsModule from 'ajv-formats';
 import { CLIENT_AUTH_METHODS, CLIENT_PROFILES, GRANT_TYPES, type ClientChanges, type ClientProfile, type PublicJwks } from '../events/types.js';
 import { isUuid } from '../oauth/text.js';
 import { clientView } from '../readmodels/clients.js';
-import { registerClient, revokeClient, rotateClientSecret, updateClient } from '../oauth/clients.js';
+import { registerClient, revokeClient, rotateClientSecret, updateClient, type NewClient } from '../oauth/clients.js';
 import type { WarrantContext } from '../oauth/context.js';
 import { InvalidClientMetadata, InvalidRedirectUri, InvalidRequest, NotFound } from '../oauth/errors.js';
 import type { Policy } from '../policy/policy.js';
@@ -81,7 +81,7 @@ function scopes(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : [...new Set(value.split(' ').filter((s) => s !== ''))];
 }
 
-interface Metadata {
+export interface Metadata {
   client_name?: string;
   grant_types?: ClientChanges['grantTypes'];
   scope?: string;
@@ -100,6 +100,55 @@ interface Metadata {
   warrant_profile?: ClientProfile | null;
 }
 
+/** RFC 7591 client metadata for a new client, checked by the one schema (admin API and registration). */
+export function parseClientMetadata(body: unknown): Metadata {
+  return valid<Metadata>(validateCreate, body);
+}
+
+/** Metadata changes (PATCH here, PUT at RFC 7592 management), checked by the one schema. */
+export function parseClientChanges(body: unknown): Metadata {
+  return valid<Metadata>(validateUpdate, body);
+}
+
+export function newClientFrom(body: Metadata): NewClient {
+  return {
+    name: body.client_name!,
+    grantTypes: body.grant_types!,
+    scopes: scopes(body.scope) ?? [],
+    redirectUris: body.redirect_uris ?? [],
+    resources: body.resources ?? [],
+    tokenEndpointAuthMethod: body.token_endpoint_auth_method ?? 'client_secret_basic',
+    firstParty: body.first_party ?? false,
+    accessTokenTtl: body.access_token_ttl ?? null,
+    refreshTokenTtl: body.refresh_token_ttl ?? null,
+    postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
+    jwks: body.jwks ?? null,
+    jwksUri: body.jwks_uri ?? null,
+    dpopBoundAccessTokens: body.dpop_bound_access_tokens ?? false,
+    requirePushedAuthorizationRequests: body.require_pushed_authorization_requests ?? false,
+    profile: body.warrant_profile ?? null,
+  };
+}
+
+export function changesFrom(body: Metadata): ClientChanges {
+  const changes: ClientChanges = {};
+  if (body.client_name !== undefined) changes.name = body.client_name;
+  if (body.grant_types !== undefined) changes.grantTypes = body.grant_types;
+  if (body.scope !== undefined) changes.scopes = scopes(body.scope)!;
+  if (body.redirect_uris !== undefined) changes.redirectUris = body.redirect_uris;
+  if (body.resources !== undefined) changes.resources = body.resources;
+  if (body.first_party !== undefined) changes.firstParty = body.first_party;
+  if (body.access_token_ttl !== undefined) changes.accessTokenTtl = body.access_token_ttl;
+  if (body.refresh_token_ttl !== undefined) changes.refreshTokenTtl = body.refresh_token_ttl;
+  if (body.post_logout_redirect_uris !== undefined) changes.postLogoutRedirectUris = body.post_logout_redirect_uris;
+  if (body.jwks !== undefined) changes.jwks = body.jwks;
+  if (body.jwks_uri !== undefined) changes.jwksUri = body.jwks_uri;
+  if (body.dpop_bound_access_tokens !== undefined) changes.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
+  if (body.require_pushed_authorization_requests !== undefined) changes.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
+  if (body.warrant_profile !== undefined) changes.profile = body.warrant_profile;
+  return changes;
+}
+
 export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, policy: Policy): void {
   const admin = requirePrivileged(policy, ctx.config, 'warrant:admin');
   const idOf = (id: string) => {
@@ -108,28 +157,8 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
   };
 
   router.post('/oauth/clients', admin, async (koa) => {
-    const body = valid<Metadata>(validateCreate, await readJson(koa, ctx.config.bodyLimit));
-    const { client, clientSecret } = await registerClient(
-      ctx,
-      {
-        name: body.client_name!,
-        grantTypes: body.grant_types!,
-        scopes: scopes(body.scope) ?? [],
-        redirectUris: body.redirect_uris ?? [],
-        resources: body.resources ?? [],
-        tokenEndpointAuthMethod: body.token_endpoint_auth_method ?? 'client_secret_basic',
-        firstParty: body.first_party ?? false,
-        accessTokenTtl: body.access_token_ttl ?? null,
-        refreshTokenTtl: body.refresh_token_ttl ?? null,
-        postLogoutRedirectUris: body.post_logout_redirect_uris ?? [],
-        jwks: body.jwks ?? null,
-        jwksUri: body.jwks_uri ?? null,
-        dpopBoundAccessTokens: body.dpop_bound_access_tokens ?? false,
-        requirePushedAuthorizationRequests: body.require_pushed_authorization_requests ?? false,
-        profile: body.warrant_profile ?? null,
-      },
-      adminActorOf(koa),
-    );
+    const body = parseClientMetadata(await readJson(koa, ctx.config.bodyLimit));
+    const { client, clientSecret } = await registerClient(ctx, newClientFrom(body), adminActorOf(koa));
     koa.status = 201;
     koa.set('Cache-Control', 'no-store');
     koa.body = { ...clientView(client), ...(clientSecret ? { client_secret: clientSecret } : {}) };
@@ -152,22 +181,7 @@ export function clientsApi(router: Router<RequestState>, ctx: WarrantContext, po
 
   router.patch('/oauth/clients/:id', admin, async (koa) => {
     const id = idOf(koa.params['id']!);
-    const body = valid<Metadata>(validateUpdate, await readJson(koa, ctx.config.bodyLimit));
-    const changes: ClientChanges = {};
-    if (body.client_name !== undefined) changes.name = body.client_name;
-    if (body.grant_types !== undefined) changes.grantTypes = body.grant_types;
-    if (body.scope !== undefined) changes.scopes = scopes(body.scope)!;
-    if (body.redirect_uris !== undefined) changes.redirectUris = body.redirect_uris;
-    if (body.resources !== undefined) changes.resources = body.resources;
-    if (body.first_party !== undefined) changes.firstParty = body.first_party;
-    if (body.access_token_ttl !== undefined) changes.accessTokenTtl = body.access_token_ttl;
-    if (body.refresh_token_ttl !== undefined) changes.refreshTokenTtl = body.refresh_token_ttl;
-    if (body.post_logout_redirect_uris !== undefined) changes.postLogoutRedirectUris = body.post_logout_redirect_uris;
-    if (body.jwks !== undefined) changes.jwks = body.jwks;
-    if (body.jwks_uri !== undefined) changes.jwksUri = body.jwks_uri;
-    if (body.dpop_bound_access_tokens !== undefined) changes.dpopBoundAccessTokens = body.dpop_bound_access_tokens;
-    if (body.require_pushed_authorization_requests !== undefined) changes.requirePushedAuthorizationRequests = body.require_pushed_authorization_requests;
-    if (body.warrant_profile !== undefined) changes.profile = body.warrant_profile;
+    const changes = changesFrom(parseClientChanges(await readJson(koa, ctx.config.bodyLimit)));
     koa.body = clientView(await updateClient(ctx, id, changes, adminActorOf(koa)));
   });
 

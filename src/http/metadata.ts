@@ -1,7 +1,6 @@
 // GET /.well-known/oauth-authorization-server (RFC 8414 §3), /.well-known/openid-configuration
-// (OpenID Connect Discovery 1.0) and GET /oauth/jwks. The metadata advertises only what works: no
-// registration_endpoint until RFC 7591 registration exists (the admin API under /oauth/clients is
-// not it).
+// (OpenID Connect Discovery 1.0) and GET /oauth/jwks. The metadata advertises only what works; its
+// registration_endpoint is RFC 7591 registration, not the admin API under /oauth/clients.
 
 import type Router from '@koa/router';
 import type { Context } from 'koa';
@@ -33,6 +32,8 @@ export async function serverMetadata(ctx: WarrantContext): Promise<Record<string
     introspection_endpoint: `${issuer}/oauth/introspect`,
     userinfo_endpoint: `${issuer}/oauth/userinfo`,
     end_session_endpoint: `${issuer}/oauth/end_session`,
+    // RFC 7591 registration (its own endpoint; the admin API at /oauth/clients is not it).
+    registration_endpoint: `${issuer}/oauth/register`,
     scopes_supported: [...new Set([...Object.keys(OIDC_SCOPES), ...Object.keys(ctx.config.scopes), ...Object.keys(BUILT_IN_SCOPES)])],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],

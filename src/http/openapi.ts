@@ -108,6 +108,14 @@ export function openApiDocument(issuer: string): Json {
         responses: { 200: json('the user', { type: 'object', required: ['user_id', 'username'], properties: { user_id: { type: 'string', format: 'uuid' }, username: { type: 'string' } } }), ...errors(400, 401, 403, 404) },
       },
     },
+    '/oauth/register': {
+      post: { summary: 'Dynamic client registration (RFC 7591), with an initial access token unless WARRANT_OPEN_REGISTRATION=true', security: [{ bearer: [] }, {}], requestBody: jsonBody(createClientSchema), responses: { 201: json('the client, its secret, registration_access_token and registration_client_uri'), ...errors(400, 401, 413, 503) } },
+    },
+    '/oauth/register/{id}': {
+      get: { summary: 'Read a self-registered client (RFC 7592), with its registration access token', security: [{ bearer: [] }], parameters: [path('id', 'client id')], responses: { 200: json('client metadata'), ...errors(401, 503) } },
+      put: { summary: 'Replace its metadata (RFC 7592); rotates the registration access token', security: [{ bearer: [] }], parameters: [path('id', 'client id')], requestBody: jsonBody(updateClientSchema), responses: { 200: json('client metadata and a new registration_access_token'), ...errors(400, 401, 413, 503) } },
+      delete: { summary: 'Revoke it (RFC 7592): its tokens stop working at once', security: [{ bearer: [] }], parameters: [path('id', 'client id')], responses: { 204: { description: 'revoked' }, ...errors(401, 503) } },
+    },
     '/audit/stream': {
       get: {
         summary: 'The event log, live, as server-sent events (id = position, event = type, data = the /audit/events JSON); resumes after Last-Event-ID or ?after',

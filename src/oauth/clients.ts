@@ -6,7 +6,7 @@ import type { Decider } from '../domain/decider.js';
 import { DomainError } from '../domain/errors.js';
 import type { ClientAuthMethod, ClientChanges, ClientProfile, GrantType, PublicJwks } from '../events/types.js';
 import { profileProblem } from './profiles.js';
-import { EventSchemaError } from '../events/catalogue.js';
+import { EventSchemaError, warrantEvents } from '../events/catalogue.js';
 import type { ClientRecord } from '../readmodels/clients.js';
 import { handle } from './aggregate.js';
 import type { Actor, WarrantContext } from './context.js';
@@ -146,41 +146,58 @@ async function reload(ctx: WarrantContext, clientId: string): Promise<ClientReco
   return client;
 }
 
-export async function registerClient(ctx: WarrantContext, input: NewClient, actor: Actor): Promise<RegisteredClient> {
-  const clientId = randomUUID();
+/** The Register command for new metadata, with the secret it will get (shown once). */
+function registration(ctx: WarrantContext, input: NewClient, clientId: string): { command: ClientCommand; clientSecret: string | undefined } {
   const method = input.tokenEndpointAuthMethod ?? ((input.confidential ?? true) ? 'client_secret_basic' : 'none');
   const confidential = method !== 'none';
   if (input.confidential !== undefined && input.confidential !== confidential) throw new ClientInputError(`token_endpoint_auth_method ${method} is for ${confidential ? 'confidential' : 'public'} clients`);
   // A client that signs its assertions has no shared secret at all.
   const clientSecret = confidential && method !== 'private_key_jwt' ? randomSecret() : undefined;
-  await execute(
-    ctx,
-    clientId,
-    {
-      type: 'Register',
-      client: {
-        clientId,
-        name: input.name,
-        confidential,
-        secretHash: clientSecret ? ctx.hasher.hash(clientSecret) : null,
-        grantTypes: input.grantTypes,
-        scopes: input.scopes,
-        redirectUris: input.redirectUris ?? [],
-        resources: input.resources ?? [],
-        firstParty: input.firstParty ?? false,
-        accessTokenTtl: input.accessTokenTtl ?? null,
-        refreshTokenTtl: input.refreshTokenTtl ?? null,
-        tokenEndpointAuthMethod: method,
-        ...(input.jwks ? { jwks: input.jwks } : {}),
-        ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
-        postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
-        dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
-        requirePushedAuthorizationRequests: input.requirePushedAuthorizationRequests ?? false,
-        profile: input.profile ?? null,
-      },
+  const command: ClientCommand = {
+    type: 'Register',
+    client: {
+      clientId,
+      name: input.name,
+      confidential,
+      secretHash: clientSecret ? ctx.hasher.hash(clientSecret) : null,
+      grantTypes: input.grantTypes,
+      scopes: input.scopes,
+      redirectUris: input.redirectUris ?? [],
+      resources: input.resources ?? [],
+      firstParty: input.firstParty ?? false,
+      accessTokenTtl: input.accessTokenTtl ?? null,
+      refreshTokenTtl: input.refreshTokenTtl ?? null,
+      tokenEndpointAuthMethod: method,
+      ...(input.jwks ? { jwks: input.jwks } : {}),
+      ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
+      postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
+      dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,
+      requirePushedAuthorizationRequests: input.requirePushedAuthorizationRequests ?? false,
+      profile: input.profile ?? null,
     },
-    actor,
-  );
+  };
+  return { command, clientSecret };
+}
+
+/**
+ * Checks new metadata as registration would, without registering (the registration endpoint
+ * spends an initial access token only on metadata that will be accepted).
+ */
+export function checkNewClient(ctx: WarrantContext, input: NewClient): void {
+  const { command } = registration(ctx, input, randomUUID());
+  try {
+    const decision = checkedClients.decide(command, clientDecider.initialState);
+    if (decision.error) mapDomainError(decision.error);
+    for (const event of decision.events) warrantEvents.validate(event.type, event.data);
+  } catch (error) {
+    mapDomainError(error);
+  }
+}
+
+export async function registerClient(ctx: WarrantContext, input: NewClient, actor: Actor, options: { clientId?: string } = {}): Promise<RegisteredClient> {
+  const clientId = options.clientId ?? randomUUID();
+  const { command, clientSecret } = registration(ctx, input, clientId);
+  await execute(ctx, clientId, command, actor);
   return { client: await reload(ctx, clientId), clientSecret };
 }
 

@@ -11,6 +11,7 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'invalid_redirect_uri'
   | 'invalid_client_metadata'
+  | 'invalid_software_statement'
   | 'invalid_token'
   | 'insufficient_scope'
   | 'access_denied'
@@ -20,6 +21,8 @@ export type OAuthErrorCode =
   | 'authorization_pending'
   | 'slow_down'
   | 'expired_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'server_error';
 
 export class OAuthError extends Error {
