@@ -1,6 +1,7 @@
 // The token family aggregate (stream `token-<familyId>`): one issued grant and its refresh chain.
 // Refresh rotation with reuse detection (RFC 9700 §4.14.2): presenting a rotated refresh token
 // revokes the whole family, unless it comes from the same client within the grace window.
+// DPoP (RFC 9449 §5): a public client's family issued with a proof refreshes only with that key.
 // Decider shape (./decider.ts); no I/O.
 
 import type { DomainEvent, IdTokenIssued, RevocationReason, TokenIssued } from '../events/types.js';
@@ -80,6 +81,10 @@ export interface RefreshCommand {
   now: Date;
   /** OpenID Connect: the id token that goes out with the refreshed tokens. */
   idToken?: IdTokenIssued;
+  /** RFC 9449: the key of the request's DPoP proof (null: none); the new access token is bound to it. */
+  dpopJkt?: string | null;
+  /** Only a public client's refresh token is bound to its family's key (§5); unknown counts as public. */
+  confidential?: boolean;
 }
 
 export interface RevokeCommand {
@@ -114,6 +119,10 @@ function decideRefresh(command: RefreshCommand, state: FamilyState): Decision {
     return refuse(new DomainError('refresh_token_wrong_client', 'the refresh token was issued to another client'));
   }
   if (state.revoked) return refuse(new DomainError('family_revoked', 'the grant was revoked'));
+  // Checked before reuse detection: without the key a stolen token cannot even end the grant.
+  if (issued.dpopJkt && command.confidential !== true && command.dpopJkt !== issued.dpopJkt) {
+    return refuse(new DomainError('refresh_token_wrong_key', 'the refresh token is bound to another DPoP key'));
+  }
 
   const revoke = (): Decision =>
     refuse(
@@ -157,6 +166,7 @@ function decideRefresh(command: RefreshCommand, state: FamilyState): Decision {
       previousRefreshTokenHash: previous,
       refreshTokenHash: command.refreshTokenHash,
       refreshTokenExpiresAt: command.refreshTokenExpiresAt.toISOString(),
+      ...(command.dpopJkt ? { dpopJkt: command.dpopJkt } : {}),
     },
   }, ...idToken);
 }

@@ -1,4 +1,5 @@
-// RFC 7662 introspection, served from the read models (one indexed lookup).
+// RFC 7662 introspection, served from the read models (one indexed lookup). A DPoP-bound access
+// token shows its key (RFC 9449 §6.2: cnf.jkt) and token_type DPoP.
 
 import type { WarrantContext } from './context.js';
 import { lookupToken } from './token-lookup.js';
@@ -24,6 +25,7 @@ export async function introspect(ctx: WarrantContext, input: { token: string; hi
     ...(found.jti ? { jti: found.jti } : {}),
     aud: found.audience.length === 1 ? found.audience[0] : found.audience,
     iss: ctx.config.issuer,
-    token_type: found.type === 'access_token' ? 'Bearer' : 'refresh_token',
+    ...(found.jkt ? { cnf: { jkt: found.jkt } } : {}),
+    token_type: found.type === 'refresh_token' ? 'refresh_token' : found.jkt ? 'DPoP' : 'Bearer',
   };
 }

@@ -9,6 +9,7 @@ import type { GrantType, IdTokenIssued } from '../events/types.js';
 import type { ClientRecord } from '../readmodels/clients.js';
 import { signAccessToken } from './access-token.js';
 import { handle } from './aggregate.js';
+import { FAPI2_MAX_ACCESS_TOKEN_TTL } from './profiles.js';
 import { signIdToken } from './id-token.js';
 import type { Actor, WarrantContext } from './context.js';
 import { refusePrivileged } from './scopes.js';
@@ -16,7 +17,8 @@ import { randomId, randomSecret } from './secrets.js';
 
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** DPoP when the access token is bound to the key of the request's DPoP proof (RFC 9449 §5). */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -73,12 +75,17 @@ export function familyStream(familyId: string): string {
   return `token-${familyId}`;
 }
 
-/** Lifetimes in seconds: the client's own, or the server's. */
+/** Lifetimes in seconds: the client's own, or the server's; FAPI 2.0 clients' access tokens are short-lived. */
 export function lifetimes(ctx: WarrantContext, client: ClientRecord): { access: number; refresh: number } {
-  return { access: client.accessTokenTtl ?? ctx.config.accessTokenTtl, refresh: client.refreshTokenTtl ?? ctx.config.refreshTokenTtl };
+  const access = client.accessTokenTtl ?? ctx.config.accessTokenTtl;
+  return {
+    access: client.profile === 'fapi2' ? Math.min(access, FAPI2_MAX_ACCESS_TOKEN_TTL) : access,
+    refresh: client.refreshTokenTtl ?? ctx.config.refreshTokenTtl,
+  };
 }
 
-export async function mint(ctx: WarrantContext, claims: { sub: string; aud: string[]; jti: string; clientId: string; scopes: string[]; iat: number; exp: number }): Promise<string> {
+/** An access token; with `jkt`, bound to that key (RFC 9449 §6.1: `cnf.jkt`). */
+export async function mint(ctx: WarrantContext, claims: { sub: string; aud: string[]; jti: string; clientId: string; scopes: string[]; iat: number; exp: number; jkt?: string | undefined }): Promise<string> {
   return signAccessToken(ctx.keys, {
     iss: ctx.config.issuer,
     sub: claims.sub,
@@ -88,6 +95,7 @@ export async function mint(ctx: WarrantContext, claims: { sub: string; aud: stri
     jti: claims.jti,
     client_id: claims.clientId,
     scope: claims.scopes.join(' '),
+    ...(claims.jkt ? { cnf: { jkt: claims.jkt } } : {}),
   });
 }
 
@@ -99,6 +107,8 @@ export async function issueTokens(
     grantId?: string | null; name?: string | null; familyId?: string; accessTokenTtl?: number; actor: Actor;
     /** OpenID Connect: the sign-in behind an authorization code; with scope openid an id token goes out too. */
     signIn?: SignIn;
+    /** RFC 9449: the thumbprint of the key the request's DPoP proof was signed with. */
+    dpopJkt?: string | undefined;
   },
 ): Promise<TokenResponse & { familyId: string }> {
   // The last word on who may hold warrant:* scopes (src/oauth/scopes.ts), whatever the grant.
@@ -111,7 +121,7 @@ export async function issueTokens(
   const refreshToken = input.withRefresh ? randomSecret() : undefined;
   const iat = Math.floor(now.getTime() / 1000);
   // Signed first (tens of microseconds with node:crypto) so that its keyed hash goes into the event.
-  const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + ttl.access });
+  const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + ttl.access, jkt: input.dpopJkt });
   const identity = input.signIn
     ? await idTokenFor(ctx, { familyId, clientId: input.client.clientId, subject: input.subject, scopes: input.scopes, accessToken, signIn: input.signIn, iat, grantType: 'authorization_code' })
     : undefined;
@@ -131,6 +141,7 @@ export async function issueTokens(
       refreshTokenExpiresAt: refreshToken ? new Date(now.getTime() + ttl.refresh * 1000).toISOString() : null,
       grantId: input.grantId ?? null,
       name: input.name ?? null,
+      ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
     },
     ...(identity ? { idToken: identity.event } : {}),
   }, { actor: input.actor, fresh: true });
@@ -140,7 +151,7 @@ export async function issueTokens(
   return {
     familyId,
     access_token: accessToken,
-    token_type: 'Bearer',
+    token_type: input.dpopJkt ? 'DPoP' : 'Bearer',
     expires_in: ttl.access,
     scope: input.scopes.join(' '),
     ...(refreshToken ? { refresh_token: refreshToken } : {}),

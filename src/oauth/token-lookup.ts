@@ -11,10 +11,13 @@
 import { AccessTokenError, looksLikeJwt, verifyAccessToken, type AccessTokenClaims } from './access-token.js';
 import type { TokenRow } from '../readmodels/tokens.js';
 import type { WarrantContext } from './context.js';
+import { boundKey } from './dpop.js';
 
 export interface TokenLookup extends Pick<TokenRow, 'familyId' | 'clientId' | 'subject' | 'scopes' | 'audience' | 'issuedAt' | 'expiresAt'> {
   type: 'access_token' | 'refresh_token';
   jti?: string;
+  /** RFC 9449: the key an access token is bound to (its `cnf.jkt`). */
+  jkt?: string;
   active: boolean;
 }
 
@@ -59,6 +62,7 @@ async function accessToken(ctx: WarrantContext, token: string): Promise<TokenLoo
   return {
     type: 'access_token', familyId: row.familyId, clientId: row.clientId, subject: row.subject, scopes: row.scopes, audience: row.audience,
     issuedAt: new Date(claims.iat * 1000), expiresAt: new Date(claims.exp * 1000), jti: claims.jti,
+    jkt: boundKey(claims),
     active: !row.familyRevoked && !row.clientRevoked && claims.exp * 1000 > ctx.clock().getTime(),
   };
 }

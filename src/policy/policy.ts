@@ -1,4 +1,5 @@
-// Koa middleware that protects APIs with Warrant's access tokens (RFC 6750, RFC 9068).
+// Koa middleware that protects APIs with Warrant's access tokens (RFC 6750, RFC 9068), sent as
+// Bearer tokens or, when bound to a key, with DPoP proofs (RFC 9449 §7, ./dpop.ts).
 //
 // Verification: signature (algorithm allow-list; the key, chosen by kid, decides the algorithm),
 // typ at+jwt, iss, aud, exp/nbf/iat with a small clock tolerance; then the read model: the
@@ -8,7 +9,7 @@
 // An issuer whose metadata or JWKS does not answer within discoveryTimeoutMs is a 503 with
 // Retry-After, never a hang nor a 401 that blames the token.
 
-import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
 import type { Context, Middleware } from 'koa';
 import pg from 'pg';
 import type { KeyStore } from '../keys/keystore.js';
@@ -17,6 +18,8 @@ import { AccessTokenError, verifyAccessToken, type AccessTokenClaims, type KeySo
 import { BearerError, OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
 import { isConnectionError } from '../db/errors.js';
 import { RevocationLookup } from '../readmodels/revocation-lookup.js';
+import { discoverJwks, isKeyFetchFailure } from './discovery.js';
+import { checkedOrigin, proofChecker, requestUrl, type DpopRequest } from './dpop.js';
 
 export interface AuthState {
   subject: string;
@@ -26,6 +29,8 @@ export interface AuthState {
   /** How the grant began: client_credentials, authorization_code, … */
   grantType: string;
   claims: AccessTokenClaims;
+  /** RFC 9449: the thumbprint of the key the token is bound to, proven by the request's DPoP proof. */
+  jkt?: string;
 }
 
 export interface PolicyOptions {
@@ -49,6 +54,10 @@ export interface PolicyOptions {
   allowBodyToken?: boolean;
   /** Accept `?access_token=` (RFC 6750 §2.3; leaks into logs and history). Default false. */
   allowQueryToken?: boolean;
+  /** DPoP: the scheme and host clients call (e.g. https://api.example.com), which proofs' htu must name. Default: the Host header. */
+  publicOrigin?: string;
+  /** DPoP without publicOrigin: believe X-Forwarded-Proto and X-Forwarded-Host (only behind a proxy that sets them). Default false. */
+  trustProxy?: boolean;
   logger?: Logger;
 }
 
@@ -74,43 +83,18 @@ export interface Policy {
   definePolicy(name: string, check: PolicyCheck): Policy;
   /** Enforces a named rule (authenticating first if no earlier middleware did). 403 when it says no. */
   requirePolicy(name: string): Middleware;
-  /** Verifies an Authorization header value without Koa (for other frameworks and tests). */
-  authenticate(authorization: string | undefined): Promise<AuthState>;
+  /** Verifies an Authorization header value without Koa (for other frameworks and tests); a DPoP token needs its request. */
+  authenticate(authorization: string | undefined, request?: DpopRequest): Promise<AuthState>;
   close(): Promise<void>;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const DPOP = /^DPoP +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /** Retry-After of answers given while the issuer cannot be reached. */
 const ISSUER_RETRY_AFTER_SECONDS = 5;
 /** After a failed discovery, requests are refused at once for this long rather than each waiting out the timeout. */
 const DISCOVERY_BACKOFF_MS = 1_000;
-
-async function discoverJwks(issuer: string, timeoutMs: number): Promise<URL> {
-  const url = `${issuer}/.well-known/oauth-authorization-server`;
-  try {
-    // One deadline for headers and body: undici alone would wait 300 s on an issuer that never answers.
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!response.ok) throw new Error(`cannot read ${url}: HTTP ${response.status}`);
-    const metadata = (await response.json()) as { jwks_uri?: string; issuer?: string };
-    if (metadata.issuer !== issuer || !metadata.jwks_uri) throw new Error('issuer metadata does not match the issuer or has no jwks_uri');
-    return new URL(metadata.jwks_uri);
-  } catch (error) {
-    if ((error as Error).name === 'TimeoutError') throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
-    throw error;
-  }
-}
-
-/**
- * Did fetching the issuer's JWKS fail (no answer in time, refused, not 200, not a key set), as
- * opposed to the token naming a key the issuer does not have? jose reports a non-200 answer or an
- * unparsable body as a bare JOSEError and lets fetch's own TypeError through.
- */
-function isKeyFetchFailure(error: unknown): error is Error {
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return true;
-  if (error instanceof joseErrors.JOSEError) return error.code === 'ERR_JOSE_GENERIC';
-  return error instanceof TypeError;
-}
 
 function respond(ctx: Context, error: OAuthError): void {
   // Answer here, so the host app's error handling cannot turn a 401 into something else.
@@ -130,6 +114,8 @@ export function createPolicy(options: PolicyOptions): Policy {
   const ownsPool = !options.pool;
   const pool = options.pool ?? new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
   const revocations = new RevocationLookup(pool);
+  const proofs = proofChecker(pool, realm);
+  const origin = { publicOrigin: options.publicOrigin === undefined ? undefined : checkedOrigin(options.publicOrigin), trustProxy: options.trustProxy };
   const policies = new Map<string, PolicyCheck>();
 
   // Keys: local, or a remote JWKS found lazily (a resource server may start before its issuer).
@@ -155,14 +141,20 @@ export function createPolicy(options: PolicyOptions): Policy {
   const invalid = (error: 'invalid_request' | 'invalid_token' | null, description: string, detail?: string) =>
     new BearerError(401, error, description, { realm, ...(detail ? { detail } : {}) });
 
-  async function authenticate(authorization: string | undefined): Promise<AuthState> {
+  /** `koa`: the request a DPoP proof is checked against when no `request` is given. */
+  async function authenticate(authorization: string | undefined, request?: DpopRequest, koa?: Context): Promise<AuthState> {
     if (!authorization) throw invalid(null, 'a bearer token is required');
     const match = BEARER.exec(authorization);
-    if (!match) throw invalid('invalid_request', 'the Authorization header is not a Bearer token');
-    return verify(match[1]!);
+    if (match) return verify(match[1]!);
+    const dpop = DPOP.exec(authorization);
+    if (!dpop) throw invalid('invalid_request', 'the Authorization header is not a Bearer or DPoP token');
+    // A client that used DPoP is answered with a DPoP challenge, whatever was wrong (§7.1).
+    const judged = request ?? (koa ? { method: koa.method, url: requestUrl(koa, origin), proof: koa.req.headersDistinct['dpop'] } : { method: '', url: '', proof: undefined });
+    return verify(dpop[1]!, judged)
+      .catch((error: unknown) => Promise.reject(error instanceof BearerError && error.status === 401 ? proofs.challenge(error) : error));
   }
 
-  async function verify(token: string): Promise<AuthState> {
+  async function verify(token: string, dpop?: DpopRequest): Promise<AuthState> {
     const source = resolved ?? (await keySource());
     // verifyAccessToken reports every key-resolution error as a bad token; a JWKS fetch that failed
     // is the issuer's trouble, not the token's, so it is noted here and answered with 503.
@@ -192,9 +184,13 @@ export function createPolicy(options: PolicyOptions): Policy {
       }
       throw error;
     }
+    // RFC 9449 §7.2: a token bound to a key is no bearer token.
+    if (!dpop && claims['cnf'] !== undefined) throw proofs.unbound();
     let state;
+    let jkt: string | undefined;
     try {
-      state = await revocations.lookup(claims.jti);
+      if (dpop) [state, jkt] = await Promise.all([revocations.lookup(claims.jti), proofs.verify(dpop, token, claims)]);
+      else state = await revocations.lookup(claims.jti);
     } catch (error) {
       if (isConnectionError(error)) throw new TemporarilyUnavailable('token validation is temporarily unavailable', 1, (error as Error).message);
       throw error;
@@ -203,7 +199,7 @@ export function createPolicy(options: PolicyOptions): Policy {
     if (state.familyRevoked || state.clientRevoked) {
       throw invalid('invalid_token', 'the access token was revoked', state.clientRevoked ? 'client revoked' : 'grant revoked');
     }
-    return {
+    const auth: AuthState = {
       subject: claims.sub,
       clientId: claims.client_id,
       scopes: typeof claims.scope === 'string' && claims.scope !== '' ? claims.scope.split(' ') : [],
@@ -211,6 +207,8 @@ export function createPolicy(options: PolicyOptions): Policy {
       grantType: state.grantType,
       claims,
     };
+    if (jkt) auth.jkt = jkt;
+    return auth;
   }
 
   /** RFC 6750 §2: header, or (when enabled) form body or query — and never more than one. */
@@ -225,7 +223,7 @@ export function createPolicy(options: PolicyOptions): Policy {
       if (typeof token !== 'string' || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) throw invalid('invalid_request', 'the access token is malformed');
       return verify(token);
     }
-    return authenticate(header);
+    return authenticate(header, undefined, ctx);
   }
 
   function checkScopes(auth: AuthState, require: RequireOptions): void {
@@ -289,6 +287,7 @@ export function createPolicy(options: PolicyOptions): Policy {
     authenticate,
     async close() {
       await revocations.close();
+      await proofs.close();
       if (ownsPool) await pool.end();
     },
   };

@@ -21,7 +21,7 @@ export function s256(verifier: string): string {
 
 export async function redeemCode(
   ctx: WarrantContext,
-  input: { client: ClientRecord; code: string; redirectUri: string | undefined; codeVerifier: string | undefined; actor: Actor },
+  input: { client: ClientRecord; code: string; redirectUri: string | undefined; codeVerifier: string | undefined; actor: Actor; dpopJkt?: string | undefined },
 ): Promise<TokenResponse> {
   const { client } = input;
   requireGrant(client, 'authorization_code');
@@ -68,6 +68,7 @@ export async function redeemCode(
     grantId,
     familyId,
     actor: input.actor,
+    dpopJkt: input.dpopJkt,
     // OpenID Connect: the sign-in the code was issued in (a code from before OIDC has none: now stands in).
     signIn: { authTime: issued.authTime ? new Date(issued.authTime) : ctx.clock(), sessionId: issued.sessionId, nonce: issued.nonce },
   });

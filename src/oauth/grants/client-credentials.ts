@@ -8,7 +8,7 @@ import { audienceFor, parseScope, requireGrant, requireScopes } from '../scopes.
 
 export async function clientCredentials(
   ctx: WarrantContext,
-  input: { client: ClientRecord; scope: string | undefined; resource: string | undefined; actor: Actor },
+  input: { client: ClientRecord; scope: string | undefined; resource: string | undefined; actor: Actor; dpopJkt?: string | undefined },
 ): Promise<TokenResponse> {
   const { client } = input;
   if (!client.confidential) throw new UnauthorizedClient('public clients cannot use client_credentials');
@@ -18,7 +18,7 @@ export async function clientCredentials(
   requireScopes(client, scopes);
   const audience = audienceFor(ctx.config, client, input.resource);
   const { familyId: _familyId, ...response } = await issueTokens(ctx, {
-    client, subject: client.clientId, grantType: 'client_credentials', scopes, audience, withRefresh: false, actor: input.actor,
+    client, subject: client.clientId, grantType: 'client_credentials', scopes, audience, withRefresh: false, actor: input.actor, dpopJkt: input.dpopJkt,
   });
   return response;
 }

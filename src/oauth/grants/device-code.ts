@@ -19,7 +19,7 @@ class DevicePollError extends OAuthError {
   }
 }
 
-export async function pollDeviceCode(ctx: WarrantContext, input: { client: ClientRecord; deviceCode: string; actor: Actor }): Promise<TokenResponse> {
+export async function pollDeviceCode(ctx: WarrantContext, input: { client: ClientRecord; deviceCode: string; actor: Actor; dpopJkt?: string | undefined }): Promise<TokenResponse> {
   const { client } = input;
   requireGrant(client, DEVICE_GRANT);
   const deviceId = await ctx.read.devices.byDeviceCode(ctx.hasher.hash(input.deviceCode.slice(0, 512)));
@@ -58,7 +58,7 @@ export async function pollDeviceCode(ctx: WarrantContext, input: { client: Clien
   const { state } = loaded;
   const { familyId: _f, ...response } = await issueTokens(ctx, {
     client, subject: state.subject!, grantType: DEVICE_GRANT, scopes: state.requested!.scopes, audience: [ctx.config.audience],
-    withRefresh: client.grantTypes.includes('refresh_token'), familyId, actor: input.actor,
+    withRefresh: client.grantTypes.includes('refresh_token'), familyId, actor: input.actor, dpopJkt: input.dpopJkt,
   });
   return response;
 }

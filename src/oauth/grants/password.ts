@@ -10,7 +10,7 @@ import { parseScope, privilegedScopes, refusePrivileged, requireGrant, requireSc
 
 export async function passwordGrant(
   ctx: WarrantContext,
-  input: { client: ClientRecord; username: string | undefined; password: string | undefined; scope: string | undefined; actor: Actor; address: string },
+  input: { client: ClientRecord; username: string | undefined; password: string | undefined; scope: string | undefined; actor: Actor; address: string; dpopJkt?: string | undefined },
 ): Promise<TokenResponse> {
   const { client } = input;
   requireGrant(client, 'password');
@@ -27,7 +27,7 @@ export async function passwordGrant(
   }
   const { familyId: _f, ...response } = await issueTokens(ctx, {
     client, subject: user.userId, grantType: 'password', scopes, audience: [ctx.config.audience],
-    withRefresh: client.grantTypes.includes('refresh_token'), actor: { ...input.actor, actor: user.userId },
+    withRefresh: client.grantTypes.includes('refresh_token'), actor: { ...input.actor, actor: user.userId }, dpopJkt: input.dpopJkt,
   });
   return response;
 }

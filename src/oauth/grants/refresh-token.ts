@@ -1,6 +1,8 @@
 // RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every refresh hands out a new refresh token; a
 // rotated one used again revokes the whole family — of two concurrent refreshes exactly one wins,
-// since each appends at the family's revision.
+// since each appends at the family's revision. DPoP (RFC 9449 §5): a public client's refresh
+// token works only with the key its family was issued to; each new access token is bound to the
+// key of the proof presented, if any.
 
 import { familyDecider, type RefreshCommand } from '../../domain/token-family.js';
 import type { DomainError } from '../../domain/errors.js';
@@ -22,7 +24,7 @@ function refreshError(error: DomainError): OAuthError {
 
 export async function refreshTokens(
   ctx: WarrantContext,
-  input: { client: ClientRecord; refreshToken: string; scope: string | undefined; resource: string | undefined; actor: Actor },
+  input: { client: ClientRecord; refreshToken: string; scope: string | undefined; resource: string | undefined; actor: Actor; dpopJkt?: string | undefined },
 ): Promise<TokenResponse> {
   const { client } = input;
   requireGrant(client, 'refresh_token');
@@ -62,6 +64,8 @@ export async function refreshTokens(
     refreshTokenExpiresAt: new Date(now.getTime() + ttl.refresh * 1000),
     graceSeconds: ctx.config.refreshGraceSeconds,
     now,
+    dpopJkt: input.dpopJkt ?? null,
+    confidential: client.confidential,
   };
   // The access token is signed before the append so that the event records its keyed hash; its
   // scopes are those the decision on the loaded state gives (handle decides again on that same
@@ -70,7 +74,7 @@ export async function refreshTokens(
   let accessToken: string | undefined;
   let identity: Awaited<ReturnType<typeof idTokenFor>>;
   if (preview?.type === 'TokenRefreshed' && state.issued) {
-    accessToken = await mint(ctx, { sub: state.issued.subject, aud: state.issued.audience, jti: command.jti, clientId: client.clientId, scopes: preview.data.scopes, iat, exp: iat + ttl.access });
+    accessToken = await mint(ctx, { sub: state.issued.subject, aud: state.issued.audience, jti: command.jti, clientId: client.clientId, scopes: preview.data.scopes, iat, exp: iat + ttl.access, jkt: input.dpopJkt });
     command.accessTokenHash = ctx.hasher.hash(accessToken);
     // OpenID Connect §12.2: a refresh that keeps openid gets a new id token about the same sign-in
     // (same sub and auth_time; no nonce).
@@ -105,7 +109,7 @@ export async function refreshTokens(
   ctx.metrics.refreshes.inc();
   return {
     access_token: accessToken,
-    token_type: 'Bearer',
+    token_type: input.dpopJkt ? 'DPoP' : 'Bearer',
     expires_in: ttl.access,
     scope: refreshed.data.scopes.join(' '),
     refresh_token: refreshToken,
