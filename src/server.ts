@@ -22,6 +22,7 @@ import { auditApi } from './http/audit.js';
 import { subjectsApi } from './http/subjects.js';
 import { auditUi } from './http/audit-ui.js';
 import { authorizationEndpoint } from './http/authorize.js';
+import { parEndpoint } from './http/par.js';
 import { loginEndpoints } from './http/login.js';
 import { endSessionEndpoint, userinfoEndpoint } from './http/oidc.js';
 import { Sessions, type Authenticate } from './http/session.js';
@@ -190,6 +191,7 @@ export async function createAuthServer(options: AuthServerOptions = {}): Promise
   const sessions = new Sessions({ ctx: context, pepper, secure: config.issuer.startsWith('https://'), ttlSeconds: config.sessionTtl });
   loginEndpoints(router, context, sessions);
   authorizationEndpoint(router, context, sessions, options.authenticate);
+  parEndpoint(router, context);
   userinfoEndpoint(router, context, policy);
   endSessionEndpoint(router, context, sessions);
   personalTokensApi(router, context, sessions, options.authenticate);

@@ -95,6 +95,12 @@ export interface FamilyHistory {
   client_id: string | null;
   subject: string | null;
   grant_type: string | null;
+  /**
+   * The pushed authorization request (RFC 9126) the family's code answered, if it came that way:
+   * its AuthorizationRequestPushed (the parameters, never the request_uri) and
+   * PushedAuthorizationRequestUsed. Such a code's grant id is the request's id (src/oauth/par.ts).
+   */
+  pushed_request: { request_id: string; events: AuditEvent[] } | null;
   /** Now (expiry is judged against the current time). */
   state: FamilySnapshot;
   events: (AuditEvent & { state: FamilySnapshot })[];
@@ -120,6 +126,7 @@ export async function familyHistory(store: EventStore, familyId: string, now: Da
     client_id: issued?.clientId ?? null,
     subject: issued?.subject ?? null,
     grant_type: issued?.grantType ?? null,
+    pushed_request: await pushedRequestOf(store, issued?.grantId ?? null),
     state: snapshot(timed, now),
     events: out,
     sign_in: await signInOf(store, issued?.grantId ?? null, timed.state.identity?.sessionId ?? null),
@@ -136,6 +143,12 @@ async function signInOf(store: EventStore, grantId: string | null, sessionFromId
   if (!sessionId) return null;
   const events = await store.readStream(`session-${sessionId}`);
   return events.length === 0 ? null : { session_id: sessionId, events: events.map(auditEvent) };
+}
+
+async function pushedRequestOf(store: EventStore, grantId: string | null): Promise<FamilyHistory['pushed_request']> {
+  if (!grantId) return null;
+  const events = await store.readStream(`par-${grantId}`);
+  return events.length === 0 ? null : { request_id: grantId, events: events.map(auditEvent) };
 }
 
 export interface StateAt extends FamilySnapshot {

@@ -37,7 +37,12 @@ export type DomainErrorCode =
   | 'registration_token_exists'
   | 'registration_token_unknown'
   | 'registration_token_expired'
-  | 'registration_token_used';
+  | 'registration_token_used'
+  | 'par_exists'
+  | 'par_unknown'
+  | 'par_wrong_client'
+  | 'par_used'
+  | 'par_expired';
 
 export class DomainError extends Error {
   constructor(

@@ -1,20 +1,28 @@
-// GET|POST /oauth/authorize (RFC 6749 §4.1, RFC 7636); the login pages are in login.ts.
+// GET|POST /oauth/authorize (RFC 6749 §4.1, RFC 7636, RFC 9126 §4); the login pages are in
+// login.ts, the checks of the request in ../oauth/authorization-request.ts.
 //
-// Order of checks (RFC 6749 §4.1.2.1): until the client and its redirect URI are trusted, errors
-// are shown on a page and never redirected (open-redirect protection); after that, they go back
-// to the client with `error`, `state` and `iss` (RFC 9207). PKCE: S256 only; required for public
-// clients. Consent is remembered per user, client and scopes; first-party clients skip it.
+// Until the client and its redirect URI are trusted, errors are shown on a page and never
+// redirected (open-redirect protection); after that, they go back to the client with `error`,
+// `state` and `iss` (RFC 9207). Consent is remembered per user, client and scopes; first-party
+// clients skip it.
+//
+// Pushed requests (RFC 9126 §4): with request_uri, the pushed parameters are the request; nothing
+// else on the URL counts but client_id (which must be the pusher) and Warrant's own login_after.
+// The request_uri carries the request through the sign-in and consent pages and is used once, when
+// the request ends (a code, or an error or denial sent back to the client). An unknown, expired,
+// used or other client's request_uri is invalid_request_uri on a page: without the pushed
+// parameters no redirect URI can be trusted. A client that must push gets invalid_request.
 
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import type { ClientRecord } from '../readmodels/clients.js';
+import { OIDC_SCOPES } from '../oauth/accounts.js';
+import { single, UntrustedRequestError, validateAuthorizationRequest, type AuthorizationRequest, type Trusted } from '../oauth/authorization-request.js';
 import { issueCode } from '../oauth/codes.js';
 import { grantConsent, hasConsent } from '../oauth/consents.js';
 import type { WarrantContext } from '../oauth/context.js';
-import { OAuthError } from '../oauth/errors.js';
-import { OIDC_SCOPES } from '../oauth/accounts.js';
-import { audienceFor, BUILT_IN_SCOPES, parseScope, privilegedScopes } from '../oauth/scopes.js';
-import { hasControlCharacters } from '../oauth/text.js';
+import { findPushedRequest, usePushedRequest, type PushedRequest } from '../oauth/par.js';
+import { requiresPar } from '../oauth/profiles.js';
+import { BUILT_IN_SCOPES } from '../oauth/scopes.js';
 import { findUser } from '../users/directory.js';
 import { readForm } from './form.js';
 import { basePath, loginUrl } from './login.js';
@@ -22,134 +30,26 @@ import { consentPage, errorPage, showPage } from './pages.js';
 import { actorOf, type RequestState } from './request-id.js';
 import type { Authenticate, Session, Sessions } from './session.js';
 
-interface AuthorizationRequest {
-  client: ClientRecord;
-  redirectUri: string;
-  state: string | undefined;
-  scopes: string[];
-  codeChallenge: string | null;
-  resource: string | null;
-  /** OpenID Connect (OIDC Core §3.1.2.1). */
-  nonce: string | null;
-  prompt: Set<string>;
-  maxAge: number | undefined;
-  loginHint: string | undefined;
-  /** A forced sign-in's marker, when this request resumes after one (Sessions.loginMarker). */
-  loginAfter: string | undefined;
+type Koa = Context & { state: RequestState };
+
+/** A request on its way: where it goes back to, and the pushed request it came as, if any. */
+interface Flow {
+  trusted: Trusted;
+  pushed: { request: PushedRequest; uri: string } | undefined;
 }
 
-const PROMPTS = new Set(['none', 'login', 'consent', 'select_account']);
-
-class PageError extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-class RedirectError extends Error {
-  constructor(
-    readonly error: string,
-    readonly description: string,
-  ) {
-    super(description);
-  }
-}
-
-const CHALLENGE = /^[A-Za-z0-9._~-]{43,128}$/;
-
-function single(params: Record<string, unknown>, name: string): string | undefined {
-  const value = params[name];
-  if (Array.isArray(value)) throw new PageError(400, 'Invalid request', `parameter ${name} is repeated`);
-  if (typeof value === 'string' && hasControlCharacters(value)) throw new PageError(400, 'Invalid request', `parameter ${name} contains control characters`);
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-/** Steps 1–2 (shown on a page) then 3+ (redirected). */
-async function validate(ctx: WarrantContext, params: Record<string, unknown>): Promise<{ trusted: { redirectUri: string; state: string | undefined }; request?: AuthorizationRequest; error?: RedirectError }> {
-  const clientId = single(params, 'client_id');
-  if (!clientId) throw new PageError(400, 'Invalid request', 'client_id is missing.');
-  const client = await ctx.read.clients.find(clientId);
-  if (!client || client.revoked) throw new PageError(400, 'Unknown application', 'This application is not registered, or was revoked.');
-  const given = single(params, 'redirect_uri');
-  let redirectUri: string;
-  if (given !== undefined) {
-    // Exact string match (RFC 9700 §4.1.3): no prefix, case, path or fragment games.
-    if (!client.redirectUris.includes(given)) throw new PageError(400, 'Invalid redirect URI', 'The redirect_uri is not registered for this application.');
-    redirectUri = given;
-  } else if (client.redirectUris.length === 1) {
-    redirectUri = client.redirectUris[0]!;
-  } else {
-    throw new PageError(400, 'Invalid request', 'redirect_uri is missing.');
-  }
-  const state = single(params, 'state');
-  const trusted = { redirectUri, state };
-  const fail = (error: string, description: string) => ({ trusted, error: new RedirectError(error, description) });
-
-  if (!client.grantTypes.includes('authorization_code')) return fail('unauthorized_client', 'the client is not allowed the authorization_code grant');
-  if (single(params, 'response_type') !== 'code') return fail('unsupported_response_type', 'response_type must be code');
-  if (state !== undefined && state.length > 2000) return fail('invalid_request', 'state is too long');
-  const challenge = single(params, 'code_challenge');
-  const method = single(params, 'code_challenge_method');
-  if (challenge === undefined && method !== undefined) return fail('invalid_request', 'code_challenge_method without code_challenge');
-  if (challenge !== undefined) {
-    if (method !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256 (plain is not accepted)');
-    if (!CHALLENGE.test(challenge)) return fail('invalid_request', 'code_challenge is malformed');
-  } else if (!client.confidential) {
-    return fail('invalid_request', 'PKCE (code_challenge with S256) is required for public clients');
-  }
-  let scopes: string[];
-  let resource: string | null = null;
-  try {
-    scopes = parseScope(single(params, 'scope')) ?? [];
-    const rawResource = single(params, 'resource');
-    if (rawResource !== undefined) resource = audienceFor(ctx.config, client, rawResource)[0]!;
-  } catch (error) {
-    if (error instanceof OAuthError) return fail(error.error, error.description);
-    throw error;
-  }
-  // OpenID Connect's own scopes are the server's, open to every client that signs people in
-  // (as in node-oidc-provider); the person still consents to them.
-  const refused = scopes.filter((scope) => !client.scopes.includes(scope) && !Object.hasOwn(OIDC_SCOPES, scope));
-  if (refused.length > 0) return fail('invalid_scope', 'the application may not ask for this scope');
-  // warrant:* never reaches a user's token, whatever the client is registered or configured for.
-  const privileged = privilegedScopes(scopes);
-  if (privileged.length > 0) return fail('invalid_scope', `${privileged.join(' ')} is only for a client acting for itself (client_credentials)`);
-  // OpenID Connect request parameters (OIDC Core §3.1.2.1).
-  const nonce = single(params, 'nonce');
-  if (nonce !== undefined && nonce.length > 512) return fail('invalid_request', 'nonce is too long (at most 512 characters)');
-  const prompt = new Set((single(params, 'prompt') ?? '').split(' ').filter(Boolean));
-  const unknownPrompt = [...prompt].filter((value) => !PROMPTS.has(value));
-  if (unknownPrompt.length > 0) return fail('invalid_request', `prompt ${unknownPrompt.join(' ').slice(0, 40)} is not supported (none, login, consent, select_account)`);
-  if (prompt.has('none') && prompt.size > 1) return fail('invalid_request', 'prompt=none cannot be combined with other values');
-  const rawMaxAge = single(params, 'max_age');
-  if (rawMaxAge !== undefined && !/^\d{1,9}$/.test(rawMaxAge)) return fail('invalid_request', 'max_age must be a non-negative integer of seconds');
-  const loginHint = single(params, 'login_hint');
-  if (loginHint !== undefined && loginHint.length > 255) return fail('invalid_request', 'login_hint is too long');
-  const uiLocales = single(params, 'ui_locales');
-  if (uiLocales !== undefined && uiLocales.length > 200) return fail('invalid_request', 'ui_locales is too long');
-  // Request objects (JAR) are not supported; pushed requests come with PAR.
-  if (single(params, 'request') !== undefined) return fail('request_not_supported', 'request objects are not supported');
-  if (single(params, 'request_uri') !== undefined) return fail('request_uri_not_supported', 'request_uri is not supported');
-  return {
-    trusted,
-    request: {
-      client, redirectUri, state, scopes, codeChallenge: challenge ?? null, resource,
-      nonce: nonce ?? null, prompt, maxAge: rawMaxAge === undefined ? undefined : Number(rawMaxAge), loginHint, loginAfter: single(params, 'login_after'),
-    },
-  };
-}
-
-function back(ctx: WarrantContext, koa: Context, trusted: { redirectUri: string; state: string | undefined }, params: Record<string, string>): void {
+function redirect(ctx: WarrantContext, koa: Context, trusted: Trusted, params: Record<string, string>): void {
   const url = new URL(trusted.redirectUri);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   if (trusted.state !== undefined) url.searchParams.set('state', trusted.state);
   url.searchParams.set('iss', ctx.config.issuer);
   koa.set('Cache-Control', 'no-store');
   koa.redirect(url.toString());
+}
+
+function invalidRequestUri(koa: Koa, why: string): void {
+  koa.state.log?.info({ detail: why }, 'request_uri refused');
+  showPage(koa, 400, errorPage('Invalid request', 'invalid_request_uri: this sign-in link has expired, was already used, or is not this application\'s. Start again from the application.'));
 }
 
 export function authorizationEndpoint(router: Router<RequestState>, ctx: WarrantContext, sessions: Sessions, authenticate?: Authenticate): void {
@@ -159,7 +59,19 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
   /** Consent covers the scopes and the audience the token will be for (RFC 8707). */
   const audienceOf = (request: AuthorizationRequest) => [request.resource ?? ctx.config.audience];
 
-  async function grant(koa: Context & { state: RequestState }, request: AuthorizationRequest, trusted: { redirectUri: string; state: string | undefined }, subject: string, session: Session | undefined): Promise<void> {
+  /** The request ends: a pushed one is used up first, exactly once (else the error page, and false). */
+  async function end(koa: Koa, flow: Flow, actor: string): Promise<boolean> {
+    if (!flow.pushed || (await usePushedRequest(ctx, flow.pushed.request, actorOf(koa, actor)))) return true;
+    invalidRequestUri(koa, 'used meanwhile, or expired');
+    return false;
+  }
+
+  async function back(koa: Koa, flow: Flow, params: Record<string, string>, actor: string): Promise<void> {
+    if (await end(koa, flow, actor)) redirect(ctx, koa, flow.trusted, params);
+  }
+
+  async function grant(koa: Koa, flow: Flow, request: AuthorizationRequest, subject: string, session: Session | undefined): Promise<void> {
+    if (!(await end(koa, flow, subject))) return;
     const code = await issueCode(ctx, {
       client: request.client,
       subject,
@@ -172,21 +84,43 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       nonce: request.nonce,
       // In library mode the host app signed the person in; when is its business: now stands in.
       authTime: session?.authTime ?? ctx.clock(),
+      // One pushed request, one code: the grant is found from the request and back (../oauth/par.ts).
+      ...(flow.pushed ? { grantId: flow.pushed.request.requestId } : {}),
       actor: actorOf(koa, subject),
     });
-    back(ctx, koa, trusted, { code });
+    redirect(ctx, koa, flow.trusted, { code });
   }
 
-  async function handle(koa: Context & { state: RequestState }, params: Record<string, unknown>, decision?: string): Promise<void> {
+  /** RFC 9126 §4: a request_uri stands for the pushed parameters; undefined when it is refused (the page is shown). */
+  async function pushedParameters(koa: Koa, params: Record<string, unknown>, uri: string): Promise<{ params: Record<string, unknown>; pushed: Flow['pushed'] } | undefined> {
+    const clientId = single(params, 'client_id');
+    if (!clientId) throw new UntrustedRequestError(400, 'Invalid request', 'client_id is missing.');
+    const found = await findPushedRequest(ctx, clientId, uri);
+    if ('refused' in found) return void invalidRequestUri(koa, found.refused);
+    return { params: { ...found.pushed.params, client_id: clientId, login_after: single(params, 'login_after') }, pushed: { request: found.pushed, uri } };
+  }
+
+  async function handle(koa: Koa, given: Record<string, unknown>, decision?: string): Promise<void> {
     let checked;
+    let params = given;
+    let pushed: Flow['pushed'];
     try {
-      checked = await validate(ctx, params);
+      const uri = single(given, 'request_uri');
+      if (uri !== undefined) {
+        const resolved = await pushedParameters(koa, given, uri);
+        if (!resolved) return;
+        ({ params, pushed } = resolved);
+      }
+      checked = await validateAuthorizationRequest(ctx, params);
     } catch (error) {
-      if (error instanceof PageError) return showPage(koa, error.status, errorPage(error.title, error.message));
+      if (error instanceof UntrustedRequestError) return showPage(koa, error.status, errorPage(error.title, error.message));
       throw error;
     }
-    const { trusted, request, error } = checked;
-    if (error || !request) return back(ctx, koa, trusted, { error: error!.error, error_description: error!.description });
+    const { client, request, error } = checked;
+    const flow: Flow = { trusted: checked.trusted, pushed };
+    // RFC 9126 §5–6: a client (or a server) that requires PAR takes no request by the front channel.
+    if (!pushed && requiresPar(ctx.config, client)) return back(koa, flow, { error: 'invalid_request', error_description: 'this client must push its authorization requests first (PAR, RFC 9126)' }, client.clientId);
+    if (error) return back(koa, flow, { error: error.error, error_description: error.description }, client.clientId);
     const signedIn = await sessions.signedIn(koa, authenticate);
     const now = ctx.clock();
     // OIDC Core §3.1.2.1: prompt=login and max_age ask for a fresh sign-in (max_age=0 exactly as
@@ -194,32 +128,35 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
     const tooOld = request.maxAge !== undefined && signedIn?.session !== undefined && (request.maxAge === 0 || now.getTime() - signedIn.session.authTime.getTime() > request.maxAge * 1000);
     // The marker is bound to this request (client, state, nonce, PKCE challenge), and checked on
     // the consent form's POST too: a fresh sign-in asked for one request covers no other.
-    const binding = [request.client.clientId, request.redirectUri, request.state ?? '', request.nonce ?? '', request.codeChallenge ?? ''].join('\n');
+    const binding = [client.clientId, request.redirectUri, request.state ?? '', request.nonce ?? '', request.codeChallenge ?? ''].join('\n');
     const wantsLogin = (request.prompt.has('login') || request.prompt.has('select_account') || tooOld) && !sessions.loginSatisfies(request.loginAfter, signedIn?.session, now, binding);
+    const actor = signedIn?.subject ?? client.clientId;
     if (!signedIn || wantsLogin) {
-      if (request.prompt.has('none')) return back(ctx, koa, trusted, { error: 'login_required', error_description: 'the user is not signed in' });
+      if (request.prompt.has('none')) return back(koa, flow, { error: 'login_required', error_description: 'the user is not signed in' }, actor);
       if (authenticate) {
         // The host app owns sign-in: Warrant cannot make it ask again.
-        if (signedIn) return back(ctx, koa, trusted, { error: 'login_required', error_description: 'a fresh sign-in was asked for; the application signs people in' });
+        if (signedIn) return back(koa, flow, { error: 'login_required', error_description: 'a fresh sign-in was asked for; the application signs people in' }, actor);
         return showPage(koa, 401, errorPage('Sign-in required', 'Sign in to the application first, then try again.'));
       }
-      const query = new URLSearchParams(Object.entries(params).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision' && k !== 'login_after') as [string, string][]);
+      // A pushed request comes back by its request_uri alone.
+      const carried = pushed ? { client_id: client.clientId, request_uri: pushed.uri } : params;
+      const query = new URLSearchParams(Object.entries(carried).filter(([k, v]) => typeof v === 'string' && k !== 'csrf' && k !== 'decision' && k !== 'login_after') as [string, string][]);
       if (wantsLogin) query.set('login_after', sessions.loginMarker(now, binding));
       return koa.redirect(loginUrl(ctx.config.issuer, `/oauth/authorize?${query.toString()}`, { force: wantsLogin, hint: request.loginHint }));
     }
     const { subject, session } = signedIn;
-    if (decision === 'deny') return back(ctx, koa, trusted, { error: 'access_denied', error_description: 'the user denied the request' });
-    const consent = { subject, clientId: request.client.clientId, scopes: request.scopes, audience: audienceOf(request) };
+    if (decision === 'deny') return back(koa, flow, { error: 'access_denied', error_description: 'the user denied the request' }, subject);
+    const consent = { subject, clientId: client.clientId, scopes: request.scopes, audience: audienceOf(request) };
     if (decision === 'approve') {
       await grantConsent(ctx, { ...consent, sessionId: session?.sid ?? null }, actorOf(koa, subject));
-      return grant(koa, request, trusted, subject, session);
+      return grant(koa, flow, request, subject, session);
     }
-    const consented = !request.prompt.has('consent') && (request.client.firstParty || (await hasConsent(ctx, consent)));
-    if (consented) return grant(koa, request, trusted, subject, session);
-    if (request.prompt.has('none')) return back(ctx, koa, trusted, { error: 'consent_required', error_description: 'the user has not consented to this request' });
+    const consented = !request.prompt.has('consent') && (client.firstParty || (await hasConsent(ctx, consent)));
+    if (consented) return grant(koa, flow, request, subject, session);
+    if (request.prompt.has('none')) return back(koa, flow, { error: 'consent_required', error_description: 'the user has not consented to this request' }, subject);
     const user = await findUser(ctx.pool, subject);
-    const fields: Record<string, string | undefined> = {
-      client_id: request.client.clientId,
+    const fields: Record<string, string | undefined> = pushed ? { client_id: client.clientId, request_uri: pushed.uri } : {
+      client_id: client.clientId,
       redirect_uri: request.redirectUri,
       response_type: 'code',
       scope: request.scopes.join(' ') || undefined,
@@ -228,13 +165,13 @@ export function authorizationEndpoint(router: Router<RequestState>, ctx: Warrant
       code_challenge_method: request.codeChallenge ? 'S256' : undefined,
       resource: request.resource ?? undefined,
       nonce: request.nonce ?? undefined,
-      csrf: sessions.csrf(koa, session),
     };
+    const csrf = sessions.csrf(koa, session);
     // "Not you? Sign out" comes back here, so the right person signs in and sees this request again.
-    const again = new URLSearchParams(Object.entries(fields).filter(([k, v]) => v !== undefined && k !== 'csrf') as [string, string][]);
-    const signOut = authenticate ? undefined : { csrf: fields['csrf']!, returnTo: `${basePath(ctx.config.issuer)}/oauth/authorize?${again.toString()}` };
+    const again = new URLSearchParams(Object.entries(fields).filter(([, v]) => v !== undefined) as [string, string][]);
+    const signOut = authenticate ? undefined : { csrf, returnTo: `${basePath(ctx.config.issuer)}/oauth/authorize?${again.toString()}` };
     const audience = audienceOf(request).map((aud) => ({ uri: aud, isDefault: aud === ctx.config.audience }));
-    return showPage(koa, 200, consentPage({ clientName: request.client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), audience, fields, ...(signOut ? { signOut } : {}) }), { redirectUri: request.redirectUri });
+    return showPage(koa, 200, consentPage({ clientName: client.name, username: user?.username ?? subject, scopes: request.scopes.map((scope) => ({ scope, description: describe(scope) })), audience, fields: { ...fields, csrf }, ...(signOut ? { signOut } : {}) }), { redirectUri: request.redirectUri });
   }
 
   router.get('/oauth/authorize', (koa) => handle(koa, koa.query));

@@ -5,6 +5,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { WarrantContext } from '../oauth/context.js';
+import { findPushedRequest } from '../oauth/par.js';
 import { TooManyRequests } from '../oauth/rate-limit.js';
 import { checkLogin, findUser } from '../users/directory.js';
 import { readForm } from './form.js';
@@ -43,8 +44,15 @@ export function loginEndpoints(router: Router<RequestState>, ctx: WarrantContext
   async function formActionFor(returnTo: string): Promise<FormAction> {
     const url = new URL(returnTo, 'http://warrant.invalid');
     if (url.pathname !== `${base}/oauth/authorize`) return 'self';
-    const client = await ctx.read.clients.find(url.searchParams.get('client_id') ?? '');
-    const given = url.searchParams.get('redirect_uri');
+    const clientId = url.searchParams.get('client_id') ?? '';
+    const client = await ctx.read.clients.find(clientId);
+    let given = url.searchParams.get('redirect_uri');
+    const requestUri = url.searchParams.get('request_uri');
+    if (requestUri !== null) {
+      // A pushed request (RFC 9126 §4) resumes by its request_uri alone: the redirect URI is the pushed one.
+      const found = await findPushedRequest(ctx, clientId, requestUri);
+      given = 'pushed' in found ? (found.pushed.params['redirect_uri'] ?? null) : null;
+    }
     const redirectUri = given ?? (client?.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
     return client && redirectUri && client.redirectUris.includes(redirectUri) ? { redirectUri } : 'self';
   }

@@ -2,6 +2,7 @@
 // that validate the requests (src/http/schemas.ts, src/http/clients.ts), so the two cannot drift.
 
 import type Router from '@koa/router';
+import { PUSHED_PARAMETERS } from '../oauth/authorization-request.js';
 import { createClientSchema, updateClientSchema } from './clients.js';
 import type { RequestState } from './request-id.js';
 import { deviceRequestSchema, tokenOperationSchema, tokenRequestSchema } from './schemas.js';
@@ -67,10 +68,18 @@ export function openApiDocument(issuer: string): Json {
     '/oauth/authorize': {
       get: {
         summary: 'Authorization endpoint (RFC 6749 §4.1, RFC 7636)',
-        parameters: ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'resource', 'nonce', 'prompt', 'max_age', 'login_hint', 'ui_locales'].map((name) => query(name, name)),
-        responses: { 200: html('consent page'), 302: { description: 'to the login page, or back to the client with code or error' }, 400: html('error shown before the redirect URI is trusted') },
+        parameters: [...['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'resource', 'nonce', 'prompt', 'max_age', 'login_hint', 'ui_locales'].map((name) => query(name, name)), query('request_uri', 'a pushed request (RFC 9126 §4): with client_id, the whole request; other parameters are ignored')],
+        responses: { 200: html('consent page'), 302: { description: 'to the login page, or back to the client with code or error' }, 400: html('error shown before the redirect URI is trusted, or invalid_request_uri') },
       },
       post: { summary: 'Consent decision', requestBody: form({ type: 'object', properties: { decision: { enum: ['approve', 'deny'] }, csrf: { type: 'string' } } }), responses: { 302: { description: 'back to the client' }, 403: html('CSRF') } },
+    },
+    '/oauth/par': {
+      post: {
+        summary: 'Pushed authorization request (RFC 9126): the authorization parameters, checked as /oauth/authorize would; client authentication as at the token endpoint',
+        security: clientAuth,
+        requestBody: form({ type: 'object', properties: Object.fromEntries([...PUSHED_PARAMETERS, 'login_hint', 'client_id', 'client_secret', 'client_assertion_type', 'client_assertion'].map((name) => [name, { type: 'string' }])) }),
+        responses: { 201: json('request_uri (single use, for this client) and expires_in', { type: 'object', required: ['request_uri', 'expires_in'], properties: { request_uri: { type: 'string' }, expires_in: { type: 'integer' } } }), ...errors(400, 401, 413, 429, 503) },
+      },
     },
     '/oauth/login': {
       get: { summary: 'Login page (or, when signed in, who is signed in and a sign-out button)', parameters: [query('return_to', 'where to go after signing in')], responses: { 200: html('login form, or the signed-in state') } },

@@ -1,6 +1,7 @@
 // Issuing an authorization code (RFC 6749 §4.1.2) once the person consented: a new grant stream
 // `grant-<grantId>`, the code itself shown once and stored only as a keyed hash. Redeeming it is
-// the token endpoint's (./grants/authorization-code.ts).
+// the token endpoint's (./grants/authorization-code.ts). A pushed request's code takes the
+// request's id as its grant id (./par.ts).
 
 import { randomUUID } from 'node:crypto';
 import { grantDecider } from '../domain/grant.js';
@@ -11,10 +12,10 @@ import { randomSecret } from './secrets.js';
 
 export async function issueCode(
   ctx: WarrantContext,
-  input: { client: ClientRecord; subject: string; redirectUri: string; scopes: string[]; codeChallenge: string | null; codeChallengeMethod: 'S256' | null; resource: string | null; sessionId: string | null; nonce?: string | null; authTime?: Date | null; actor: Actor },
+  input: { client: ClientRecord; subject: string; redirectUri: string; scopes: string[]; codeChallenge: string | null; codeChallengeMethod: 'S256' | null; resource: string | null; sessionId: string | null; nonce?: string | null; authTime?: Date | null; grantId?: string; actor: Actor },
 ): Promise<string> {
   const code = randomSecret();
-  const grantId = randomUUID();
+  const grantId = input.grantId ?? randomUUID();
   const handled = await handle(ctx, `grant-${grantId}`, grantDecider, {
     type: 'IssueCode',
     code: {

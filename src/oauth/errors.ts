@@ -7,6 +7,8 @@ export type OAuthErrorCode =
   | 'invalid_grant'
   | 'unauthorized_client'
   | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'request_not_supported'
   | 'invalid_scope'
   | 'invalid_target'
   | 'invalid_redirect_uri'
