@@ -19,8 +19,8 @@ describe('metadata and keys', function () {
       revocation_endpoint: `${server.url}/oauth/revoke`,
       introspection_endpoint: `${server.url}/oauth/introspect`,
     });
-    // Only what works: the admin API is not RFC 7591 registration, and introspection refuses public clients.
-    expect(metadata).not.to.have.property('registration_endpoint');
+    // Only what works: registration is its own RFC 7591 endpoint, not the admin API; introspection refuses public clients.
+    expect(metadata['registration_endpoint']).to.equal(`${server.url}/oauth/register`);
     expect(metadata['introspection_endpoint_auth_methods_supported']).to.deep.equal(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     expect(metadata['revocation_endpoint_auth_methods_supported']).to.include('none');
     expect(metadata['grant_types_supported']).to.include.members(['client_credentials', 'refresh_token']);
