@@ -92,11 +92,31 @@ function revokedMany(events: readonly RecordedEvent[]): SqlStatement {
   return sql(REVOKED_MANY, JSON.stringify(rows));
 }
 
+// RFC 8693: a family exchanged from another dies with it, and with its parent's parent. Revoking a
+// family marks every descendant revoked in the same transaction (their own streams keep no event
+// of it: the audit shows the link through TokenIssued.parentFamilyId). The partial index on
+// parent_family_id keeps this to one index probe for the usual family that has no children.
+const DESCENDANTS_REVOKED = `
+  WITH RECURSIVE d(family_id) AS (
+    SELECT family_id FROM token_families WHERE parent_family_id = ANY($1::uuid[]) AND parent_family_id IS NOT NULL
+    UNION SELECT c.family_id FROM token_families c JOIN d ON c.parent_family_id = d.family_id
+  )
+  UPDATE token_families f SET revoked = true, revoked_reason = 'parent_revoked', revoked_at = $2, updated_at = $2
+    FROM d WHERE f.family_id = d.family_id AND NOT f.revoked`;
+
+// An exchanged family issued after its parent was revoked (a race) is born revoked.
+const BORN_REVOKED = `
+  UPDATE token_families c SET revoked = true, revoked_reason = 'parent_revoked', revoked_at = $2, updated_at = $2
+    FROM token_families p WHERE c.family_id = $1 AND p.family_id = c.parent_family_id AND p.revoked AND NOT c.revoked`;
+
 /** Bulk statements by event type; the families of a TokenRefreshed or TokenRevoked run must be distinct. */
-const BULK: Record<string, { many: (events: readonly RecordedEvent[]) => SqlStatement; distinctFamilies: boolean }> = {
-  TokenIssued: { many: issuedMany, distinctFamilies: false },
-  TokenRefreshed: { many: refreshedMany, distinctFamilies: true },
-  TokenRevoked: { many: revokedMany, distinctFamilies: true },
+const BULK: Record<string, { many: (events: readonly RecordedEvent[]) => SqlStatement[]; distinctFamilies: boolean }> = {
+  TokenIssued: { many: (events) => [issuedMany(events)], distinctFamilies: false },
+  TokenRefreshed: { many: (events) => [refreshedMany(events)], distinctFamilies: true },
+  TokenRevoked: {
+    many: (events) => [revokedMany(events), sql(DESCENDANTS_REVOKED, events.map((e) => (e.data as TokenRevoked).familyId), events.at(-1)!.metadata.occurredAt)],
+    distinctFamilies: true,
+  },
 };
 
 export const tokensProjection: Projection = {
@@ -114,8 +134,8 @@ export const tokensProjection: Projection = {
           sql(
             `WITH family AS (
                INSERT INTO token_families (family_id, client_id, subject, grant_type, scopes, audience, current_jti, grant_id, name,
-                                           access_expires_at, refresh_expires_at, created_at, updated_at, revision)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+                                           access_expires_at, refresh_expires_at, created_at, updated_at, revision, parent_family_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $16)
                ON CONFLICT (family_id) DO NOTHING
              ), access AS (
                INSERT INTO access_tokens (jti, family_id, client_id, subject, scopes, audience, issued_at, expires_at, token_hash)
@@ -125,8 +145,9 @@ export const tokensProjection: Projection = {
              SELECT $14, $1, $2, true, $12, $11 WHERE $14::text IS NOT NULL AND $11::timestamptz IS NOT NULL
              ON CONFLICT (token_hash) DO NOTHING`,
             d.familyId, d.clientId, d.subject, d.grantType, d.scopes, d.audience, d.jti, d.grantId, d.name,
-            d.accessTokenExpiresAt, d.refreshTokenExpiresAt, at, event.revision, d.refreshTokenHash, d.accessTokenHash,
+            d.accessTokenExpiresAt, d.refreshTokenExpiresAt, at, event.revision, d.refreshTokenHash, d.accessTokenHash, d.parentFamilyId ?? null,
           ),
+          ...(d.parentFamilyId ? [sql(BORN_REVOKED, d.familyId, at)] : []),
         ];
       }
       case 'TokenRefreshed': {
@@ -164,6 +185,7 @@ export const tokensProjection: Projection = {
               WHERE family_id = $1 AND revision < $4 AND NOT revoked`,
             d.familyId, d.reason, at, event.revision,
           ),
+          sql(DESCENDANTS_REVOKED, [d.familyId], at),
         ];
       }
       default:
@@ -175,16 +197,17 @@ export const tokensProjection: Projection = {
     let run: RecordedEvent[] = [];
     let families = new Set<string>();
     const flush = () => {
-      if (run.length > 1) statements.push(BULK[run[0]!.type]!.many(run));
+      if (run.length > 1) statements.push(...BULK[run[0]!.type]!.many(run));
       else if (run.length === 1) statements.push(...this.handle(run[0]!));
       run = [];
       families = new Set();
     };
     for (const event of events) {
-      const bulk = BULK[event.type];
+      // An exchanged family (with a parent) is applied by itself: it may be born revoked.
+      const bulk = event.type === 'TokenIssued' && (event.data as TokenIssued).parentFamilyId ? undefined : BULK[event.type];
       const familyId = (event.data as { familyId: string }).familyId;
       // A run continues with the same type, and (where required) a family not yet in it.
-      if (run.length > 0 && (run[0]!.type !== event.type || (bulk?.distinctFamilies && families.has(familyId)))) flush();
+      if (run.length > 0 && (!bulk || run[0]!.type !== event.type || (bulk.distinctFamilies && families.has(familyId)))) flush();
       if (!bulk) {
         statements.push(...this.handle(event));
         continue;

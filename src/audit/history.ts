@@ -110,6 +110,9 @@ export interface FamilyHistory {
    * credentials, library mode). The id tokens are IdTokenIssued events in `events`.
    */
   sign_in: { session_id: string; events: AuditEvent[] } | null;
+  /** RFC 8693: the family this one was exchanged from (null if none), and those exchanged from it. */
+  exchanged_from: string | null;
+  exchanged_into: string[];
 }
 
 export async function familyHistory(store: EventStore, familyId: string, now: Date): Promise<FamilyHistory> {
@@ -130,6 +133,8 @@ export async function familyHistory(store: EventStore, familyId: string, now: Da
     state: snapshot(timed, now),
     events: out,
     sign_in: await signInOf(store, issued?.grantId ?? null, timed.state.identity?.sessionId ?? null),
+    exchanged_from: issued?.parentFamilyId ?? null,
+    exchanged_into: (await store.readAll({ filter: { types: ['TokenIssued'], data: { parentFamilyId: familyId } } })).map((event) => (event.data as TokenIssued).familyId),
   };
 }
 

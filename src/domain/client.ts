@@ -18,7 +18,7 @@ export type ClientCommand =
 
 // warrant:* scopes are for a client acting for itself; a client people sign in through must not
 // be able to pass them on (src/oauth/scopes.ts enforces the same at every grant).
-const USER_GRANTS = new Set(['authorization_code', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'personal_access']);
+const USER_GRANTS = new Set(['authorization_code', 'password', 'urn:ietf:params:oauth:grant-type:device_code', 'personal_access', 'urn:ietf:params:oauth:grant-type:token-exchange']);
 
 function privilegedWithUserGrant(client: Pick<ClientRegistered, 'scopes' | 'grantTypes'>): DomainError | undefined {
   const privileged = client.scopes.filter((scope) => scope.startsWith('warrant:'));

@@ -11,6 +11,7 @@ export const GRANT_TYPES = [
   'password',
   'urn:ietf:params:oauth:grant-type:device_code',
   'personal_access',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
 ] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
@@ -22,6 +23,12 @@ export const REVOCATION_REASONS = [
   'admin',
   'subject_revoked',
 ] as const;
+
+/** RFC 8693 §4.1: who acts for the subject, nested for a chain of exchanges. */
+export interface ActClaim {
+  sub: string;
+  act?: ActClaim;
+}
 export type RevocationReason = (typeof REVOCATION_REASONS)[number];
 
 /** How a client proves who it is at the token, introspection and revocation endpoints (RFC 7591 §2). */
@@ -149,6 +156,10 @@ export interface TokenIssued {
   name: string | null;
   /** RFC 9449: the thumbprint (RFC 7638) of the key the access token is bound to; absent: a bearer token. */
   dpopJkt?: string | null;
+  /** RFC 8693: the family whose access token this one was exchanged for; it dies with that family. */
+  parentFamilyId?: string | null;
+  /** RFC 8693 §4.1: who acts for the subject (the `act` claim of the access token). */
+  act?: ActClaim | null;
 }
 
 export interface TokenRefreshed {
@@ -512,6 +523,8 @@ export const schemas: { [K in EventType]: SchemaObject } = {
       grantId: { ...uuid, nullable: true },
       name: { type: 'string', minLength: 1, maxLength: 200, nullable: true },
       dpopJkt: jkt,
+      parentFamilyId: { ...uuid, nullable: true },
+      act: { type: 'object', nullable: true, required: ['sub'], properties: { sub: subject, act: { type: 'object', maxProperties: 2 } }, additionalProperties: false },
     },
   },
   TokenRefreshed: {

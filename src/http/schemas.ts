@@ -27,6 +27,13 @@ export const tokenRequestSchema = {
     username: { type: 'string', maxLength: 200 },
     device_code: short,
     password: { type: 'string', maxLength: 1024 },
+    // RFC 8693 token exchange.
+    subject_token: { type: 'string', maxLength: 8192 },
+    subject_token_type: { type: 'string', maxLength: 200 },
+    actor_token: { type: 'string', maxLength: 8192 },
+    actor_token_type: { type: 'string', maxLength: 200 },
+    requested_token_type: { type: 'string', maxLength: 200 },
+    audience: { type: 'string', maxLength: 2000 },
     ...clientAuth,
   },
   allOf: [
@@ -34,6 +41,7 @@ export const tokenRequestSchema = {
     { if: { properties: { grant_type: { const: 'password' } }, required: ['grant_type'] }, then: { properties: { username: short, password: short }, required: ['username', 'password'] } },
     { if: { properties: { grant_type: { const: 'authorization_code' } }, required: ['grant_type'] }, then: { properties: { code: short }, required: ['code'] } },
     { if: { properties: { grant_type: { const: 'refresh_token' } }, required: ['grant_type'] }, then: { properties: { refresh_token: short }, required: ['refresh_token'] } },
+    { if: { properties: { grant_type: { const: 'urn:ietf:params:oauth:grant-type:token-exchange' } }, required: ['grant_type'] }, then: { properties: { subject_token: { type: 'string' }, subject_token_type: { type: 'string' } }, required: ['subject_token', 'subject_token_type'] } },
   ],
 } as const;
 

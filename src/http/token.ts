@@ -14,12 +14,13 @@ import { clientCredentials } from '../oauth/grants/client-credentials.js';
 import { pollDeviceCode } from '../oauth/grants/device-code.js';
 import { passwordGrant } from '../oauth/grants/password.js';
 import { refreshTokens } from '../oauth/grants/refresh-token.js';
+import { exchangeToken, TOKEN_EXCHANGE_GRANT } from '../oauth/grants/token-exchange.js';
 import { requiresDpop } from '../oauth/profiles.js';
 import { readForm } from './form.js';
 import { actorOf, type RequestState } from './request-id.js';
 import { check, tokenRequestSchema } from './schemas.js';
 
-export const TOKEN_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
+export const TOKEN_GRANTS = ['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', TOKEN_EXCHANGE_GRANT] as const;
 
 export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext): void {
   router.post('/oauth/token', async (koa) => {
@@ -52,6 +53,12 @@ export function tokenEndpoint(router: Router<RequestState>, ctx: WarrantContext)
         return;
       case 'refresh_token':
         koa.body = await refreshTokens(ctx, { client, refreshToken: body['refresh_token']!, scope: body['scope'], resource: body['resource'], actor, dpopJkt });
+        return;
+      case TOKEN_EXCHANGE_GRANT:
+        koa.body = await exchangeToken(ctx, {
+          client, subjectToken: body['subject_token'], subjectTokenType: body['subject_token_type'], actorToken: body['actor_token'], actorTokenType: body['actor_token_type'],
+          scope: body['scope'], resource: body['resource'], audience: body['audience'], requestedTokenType: body['requested_token_type'], actor, dpopJkt,
+        });
         return;
       default:
         throw new UnsupportedGrantType();

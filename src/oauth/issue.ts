@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { familyDecider } from '../domain/token-family.js';
-import type { GrantType, IdTokenIssued } from '../events/types.js';
+import type { ActClaim, GrantType, IdTokenIssued } from '../events/types.js';
 import type { ClientRecord } from '../readmodels/clients.js';
 import { signAccessToken } from './access-token.js';
 import { handle } from './aggregate.js';
@@ -85,7 +85,7 @@ export function lifetimes(ctx: WarrantContext, client: ClientRecord): { access: 
 }
 
 /** An access token; with `jkt`, bound to that key (RFC 9449 §6.1: `cnf.jkt`). */
-export async function mint(ctx: WarrantContext, claims: { sub: string; aud: string[]; jti: string; clientId: string; scopes: string[]; iat: number; exp: number; jkt?: string | undefined }): Promise<string> {
+export async function mint(ctx: WarrantContext, claims: { sub: string; aud: string[]; jti: string; clientId: string; scopes: string[]; iat: number; exp: number; jkt?: string | undefined; act?: ActClaim | null | undefined }): Promise<string> {
   return signAccessToken(ctx.keys, {
     iss: ctx.config.issuer,
     sub: claims.sub,
@@ -96,6 +96,8 @@ export async function mint(ctx: WarrantContext, claims: { sub: string; aud: stri
     client_id: claims.clientId,
     scope: claims.scopes.join(' '),
     ...(claims.jkt ? { cnf: { jkt: claims.jkt } } : {}),
+    // RFC 8693 §4.1: who acts for the subject (token exchange with an actor token).
+    ...(claims.act ? { act: claims.act } : {}),
   });
 }
 
@@ -109,6 +111,9 @@ export async function issueTokens(
     signIn?: SignIn;
     /** RFC 9449: the thumbprint of the key the request's DPoP proof was signed with. */
     dpopJkt?: string | undefined;
+    /** RFC 8693: the family this token was exchanged from, and who acts for the subject. */
+    parentFamilyId?: string | null;
+    act?: ActClaim | null;
   },
 ): Promise<TokenResponse & { familyId: string }> {
   // The last word on who may hold warrant:* scopes (src/oauth/scopes.ts), whatever the grant.
@@ -121,7 +126,7 @@ export async function issueTokens(
   const refreshToken = input.withRefresh ? randomSecret() : undefined;
   const iat = Math.floor(now.getTime() / 1000);
   // Signed first (tens of microseconds with node:crypto) so that its keyed hash goes into the event.
-  const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + ttl.access, jkt: input.dpopJkt });
+  const accessToken = await mint(ctx, { sub: input.subject, aud: input.audience, jti, clientId: input.client.clientId, scopes: input.scopes, iat, exp: iat + ttl.access, jkt: input.dpopJkt, act: input.act });
   const identity = input.signIn
     ? await idTokenFor(ctx, { familyId, clientId: input.client.clientId, subject: input.subject, scopes: input.scopes, accessToken, signIn: input.signIn, iat, grantType: 'authorization_code' })
     : undefined;
@@ -142,6 +147,7 @@ export async function issueTokens(
       grantId: input.grantId ?? null,
       name: input.name ?? null,
       ...(input.dpopJkt ? { dpopJkt: input.dpopJkt } : {}),
+      ...(input.parentFamilyId ? { parentFamilyId: input.parentFamilyId, act: input.act ?? null } : {}),
     },
     ...(identity ? { idToken: identity.event } : {}),
   }, { actor: input.actor, fresh: true });
