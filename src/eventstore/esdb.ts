@@ -1,52 +1,31 @@
 // The EventStoreDB adapter (production, DESIGN §3). Every @eventstore/db-client type stays in
-// this file, so moving to @kurrent/kurrentdb-client is a change here only.
+// this file, so moving to @kurrent/kurrentdb-client is a change here only. It runs in CI over the
+// real client and wire protocol against test/support/esdb-standin (see its README for what that
+// proves and what it does not).
 //
-// Mapping decisions (not verifiable on the build machines, which cannot run an EventStoreDB):
-// - A Warrant position is the event's *prepare* position in $all. gRPC appends are implicit
-//   transactions written contiguously by the single writer, so prepare positions are unique per
-//   event and increase in $all order (commit positions are shared by all events of one append).
+// - A Warrant position is the event's prepare position in $all: every event of a gRPC append
+//   commits itself, so commit = prepare, unique and increasing (StorageWriterService, AllReader).
+// - Servers before 22.10 send no $all position with events read from a stream (ulong.MaxValue):
+//   such events carry position -1. Appends, $all reads and subscriptions always have positions.
 // - The hash chain needs the stream's last hash, so an append reads the last event first and
-//   then appends at exactly that revision; with ANY it retries when another writer got in between.
-// - Projections use catch-up subscribeToAll with system events excluded, never persistent
-//   subscriptions (they do not keep order).
+//   appends at exactly that revision; with ANY it retries when another writer got in between.
+// - Every call has a deadline (the connection string's defaultDeadline, else the client's 10 s):
+//   the client sets none on reads and batch appends, which wait for ever on a hung node.
+// - Projections use catch-up subscribeToAll with a server-side filter, never persistent
+//   subscriptions (they do not keep order); a dropped subscription resubscribes from the last
+//   position it delivered.
 
 import {
-  BACKWARDS,
-  END,
-  EventStoreDBClient,
-  FORWARDS,
-  NO_STREAM as ESDB_NO_STREAM,
-  START,
-  StreamNotFoundError,
-  UnavailableError,
-  DeadlineExceededError,
-  NotLeaderError,
-  WrongExpectedVersionError,
-  excludeSystemEvents,
-  jsonEvent,
-  type AllStreamResolvedEvent,
-  type ResolvedEvent,
+  BACKWARDS, CancelledError, DeadlineExceededError, END, EventStoreDBClient, FORWARDS, NO_STREAM as ESDB_NO_STREAM, NotLeaderError, START,
+  StreamNotFoundError, TimeoutError, UnavailableError, UnknownError, WrongExpectedVersionError, convertToCommandError, eventTypeFilter, isCommandError,
+  excludeSystemEvents, jsonEvent, streamNameFilter, type AllStreamResolvedEvent, type Filter, type ResolvedEvent, type StreamingRead,
 } from '@eventstore/db-client';
-import type { EventCatalogue } from '../events/catalogue.js';
-import { warrantEvents } from '../events/catalogue.js';
+import { warrantEvents, type EventCatalogue } from '../events/catalogue.js';
+import { backoff, batches, deadlineOf, exactTypes, MarkerQueue, positionOf, resubscribing, sleep, unavailable, withDeadline } from './esdb-support.js';
 import {
-  ANY,
-  EventStoreError,
-  NO_STREAM,
-  WrongExpectedRevisionError,
-  matchesContent,
-  matchesFilter,
-  revisionMatches,
-  type AppendOptions,
-  type AppendResult,
-  type EventMetadata,
-  type EventStore,
-  type NewEvent,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type SubscribeOptions,
-  type SubscriptionBatch,
+  ANY, EventStoreError, WrongExpectedRevisionError, matchesContent, matchesFilter, revisionMatches, type AppendOptions, type AppendResult,
+  type EventFilter, type EventMetadata, type EventStore, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent,
+  type SubscribeOptions, type SubscriptionBatch,
 } from './port.js';
 import { prepareEvents, sealEvents, type Clock } from './seal.js';
 
@@ -54,6 +33,8 @@ export interface EsdbEventStoreOptions {
   connectionString: string;
   catalogue?: EventCatalogue;
   clock?: Clock;
+  /** Longest wait for one call before the store counts as unavailable (default: the connection string's defaultDeadline, else 10 s). */
+  deadlineMs?: number;
 }
 
 interface StoredMetadata extends EventMetadata {
@@ -61,188 +42,256 @@ interface StoredMetadata extends EventMetadata {
   hash: string;
 }
 
-const ANY_RETRIES = 5;
+type Resolved = ResolvedEvent | AllStreamResolvedEvent;
+const DEADLINE_EXCEEDED = 4; // gRPC status code
+/** How many times an ANY append re-reads the head after losing a race (each retry waits a little longer). */
+const ANY_RETRIES = 50;
+const PAGE = 500;
 
-function toPosition(value: bigint | undefined): number {
-  if (value === undefined) throw new EventStoreError('ERR_EVENT_STORE_UNAVAILABLE', 'EventStoreDB returned an event without a position');
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new EventStoreError('ERR_EVENT_STORE_UNAVAILABLE', `EventStoreDB position ${value} exceeds 2^53`);
-  }
-  return Number(value);
+/**
+ * The client's errors for a server that cannot answer now. Raw gRPC errors are converted first:
+ * appends reject with them when the connection is refused. CancelledError is what a call sees when
+ * the node dies under it (the client's own mid-stream reconnect test expects it) and TimeoutError a
+ * server-side write or "consumer too slow" timeout (RpcExceptions.Timeout: StatusCode.Aborted).
+ * A batch append refused as not ready or busy comes back as an UnknownError naming the reason
+ * (Streams.BatchAppend.cs packs it in a Status with an Empty detail).
+ */
+function mapError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof EventStoreError) return error;
+  const converted = convertToCommandError(error);
+  const down =
+    converted instanceof UnavailableError || converted instanceof DeadlineExceededError || converted instanceof NotLeaderError ||
+    converted instanceof CancelledError || converted instanceof TimeoutError ||
+    (converted instanceof UnknownError && /Not Ready|Busy|No leader info/i.test(converted.message));
+  return down ? unavailable(`event store unavailable: ${converted.message}`, converted) : converted;
 }
 
-function mapError(error: unknown): unknown {
-  if (error instanceof UnavailableError || error instanceof DeadlineExceededError || error instanceof NotLeaderError) {
-    return new EventStoreError('ERR_EVENT_STORE_UNAVAILABLE', `event store unavailable: ${error.message}`, { cause: error });
-  }
-  return error;
+/** The server-side part of a subscription filter: event types exactly, else stream prefixes, else no system events. */
+function serverFilter(filter: EventFilter | undefined, checkpointReached: Filter['checkpointReached']): Filter {
+  if (filter?.types?.length) return eventTypeFilter({ regex: exactTypes(filter.types), checkpointReached });
+  if (filter?.streamPrefixes?.length) return streamNameFilter({ prefixes: [...filter.streamPrefixes], checkpointReached });
+  return excludeSystemEvents({ checkpointReached });
 }
 
 export class EsdbEventStore implements EventStore {
-  readonly #client: EventStoreDBClient;
+  readonly #connectionString: string;
+  #client: EventStoreDBClient;
+  /** Clients replaced by #renew: their subscriptions run on until they end; close() disposes them. */
+  readonly #retired: EventStoreDBClient[] = [];
   readonly #catalogue: EventCatalogue;
   readonly #clock: Clock;
+  readonly #deadlineMs: number;
   #closed = false;
 
   constructor(options: EsdbEventStoreOptions) {
+    this.#connectionString = options.connectionString;
     this.#client = EventStoreDBClient.connectionString(options.connectionString);
     this.#catalogue = options.catalogue ?? warrantEvents;
     this.#clock = options.clock ?? (() => new Date());
+    this.#deadlineMs = options.deadlineMs ?? deadlineOf(options.connectionString);
   }
 
-  #toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent, upcast = true): RecordedEvent | undefined {
+  /**
+   * A new client after an append ran out of time. Client 6.2.1 asks for the server's features
+   * once, before its first append, and keeps the answer — a failed one too, unless the failure
+   * made it reconnect (Client/index.js shouldReconnect: unavailable, cancelled, not leader). A
+   * node that hung at that moment would otherwise fail every later append with the same deadline.
+   */
+  #renew(): void {
+    this.#retired.push(this.#client);
+    this.#client = EventStoreDBClient.connectionString(this.#connectionString);
+  }
+
+  #toRecorded(resolved: Resolved, upcast = true): RecordedEvent | undefined {
     const event = resolved.event;
     if (!event || !event.isJson || event.type.startsWith('$') || event.streamId.startsWith('$')) return undefined;
     const { version: storedVersion, hash, ...metadata } = event.metadata as unknown as StoredMetadata;
-    const position = 'position' in event && event.position ? toPosition(event.position.prepare) : -1;
-    const base = { streamId: event.streamId, revision: Number(event.revision), position, type: event.type, metadata, hash };
+    const base = { streamId: event.streamId, revision: Number(event.revision), position: positionOf(resolved), type: event.type, metadata, hash };
     if (!upcast) return { ...base, version: storedVersion, data: event.data };
     const { version, data } = this.#catalogue.upcast(event.type, storedVersion, event.data);
     return { ...base, version, data };
   }
 
+  /** Runs one call under the deadline, with the client's errors mapped. */
+  async #call<T>(run: () => Promise<T>, onTimeout?: () => void): Promise<T> {
+    if (this.#closed) throw new EventStoreError('ERR_EVENT_STORE_CLOSED', 'event store is closed');
+    return withDeadline(run, this.#deadlineMs, onTimeout).catch((error: unknown) => Promise.reject(mapError(error)));
+  }
+
+  /** Reads until `visit` returns false or the read ends; an early stop cancels the gRPC call (else it stays open on the server). */
+  #read(open: () => StreamingRead<Resolved>, visit: (resolved: Resolved) => boolean | void): Promise<void> {
+    let stream: StreamingRead<Resolved> | undefined;
+    return this.#call(
+      async () => {
+        stream = open();
+        for await (const resolved of stream) {
+          if (visit(resolved) === false) {
+            await stream.cancel();
+            break;
+          }
+        }
+      },
+      () => void stream?.cancel(),
+    );
+  }
+
   async #last(streamId: string): Promise<{ revision: number; hash: string | null }> {
+    let last = { revision: -1, hash: null as string | null };
     try {
-      for await (const resolved of this.#client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1 })) {
-        const event = this.#toRecorded(resolved, false);
-        if (event) return { revision: event.revision, hash: event.hash };
-      }
-      return { revision: -1, hash: null };
+      await this.#read(
+        () => this.#client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1, requiresLeader: true }),
+        (resolved) => {
+          const event = this.#toRecorded(resolved, false);
+          if (event) last = { revision: event.revision, hash: event.hash };
+        },
+      );
     } catch (error) {
-      if (error instanceof StreamNotFoundError) return { revision: -1, hash: null };
-      throw mapError(error);
+      if (!(error instanceof StreamNotFoundError)) throw error;
     }
+    return last;
   }
 
   async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     if (this.#closed) throw new EventStoreError('ERR_EVENT_STORE_CLOSED', 'event store is closed');
     const prepared = prepareEvents(this.#catalogue, events, options.metadata, this.#clock);
-    const attempts = options.expectedRevision === ANY ? ANY_RETRIES : 1;
     for (let attempt = 1; ; attempt += 1) {
       const last = await this.#last(streamId);
-      if (!revisionMatches(options.expectedRevision, last.revision)) {
-        throw new WrongExpectedRevisionError(streamId, options.expectedRevision, last.revision);
-      }
-      const sealed = sealEvents(streamId, prepared, last, 0);
+      if (!revisionMatches(options.expectedRevision, last.revision)) throw new WrongExpectedRevisionError(streamId, options.expectedRevision, last.revision);
+      const sealed = sealEvents(streamId, prepared, last, 0).map(({ dataJson: _d, metadataJson: _m, ...event }) => event);
+      let written;
       try {
-        await this.#client.appendToStream(
-          streamId,
-          sealed.map(({ dataJson: _d, metadataJson: _m, ...event }) =>
-            jsonEvent({
-              id: event.metadata.eventId,
-              type: event.type,
-              data: event.data as Record<string, unknown>,
-              metadata: { ...event.metadata, version: event.version, hash: event.hash } satisfies StoredMetadata,
-            }),
-          ),
-          { expectedRevision: last.revision === -1 ? ESDB_NO_STREAM : BigInt(last.revision) },
+        const client = this.#client;
+        const renew = () => client === this.#client && this.#renew();
+        written = await this.#call(() =>
+          client.appendToStream(
+            streamId,
+            sealed.map(({ metadata, version, hash, type, data }) => jsonEvent({ id: metadata.eventId, type, data: data as Record<string, unknown>, metadata: { ...metadata, version, hash } satisfies StoredMetadata })),
+            // requiresLeader: a follower refuses (NotLeaderError) and the client reconnects to the leader.
+            { expectedRevision: last.revision === -1 ? ESDB_NO_STREAM : BigInt(last.revision), requiresLeader: true },
+          ).catch((error: { code?: unknown }) => {
+            if (error?.code === DEADLINE_EXCEEDED && !isCommandError(error as Error)) renew(); // the features call's raw error
+            throw error;
+          }),
+          renew,
         );
       } catch (error) {
-        if (error instanceof WrongExpectedVersionError) {
-          if (attempt < attempts) continue;
-          const actual = typeof error.actualVersion === 'bigint' ? Number(error.actualVersion) : -1;
-          throw new WrongExpectedRevisionError(streamId, options.expectedRevision === NO_STREAM ? NO_STREAM : options.expectedRevision, actual);
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        // Another writer got in between the read and the append.
+        if (options.expectedRevision === ANY && attempt < ANY_RETRIES) {
+          await sleep(backoff(attempt));
+          continue;
         }
-        throw mapError(error);
+        throw new WrongExpectedRevisionError(streamId, options.expectedRevision, (await this.#last(streamId)).revision);
       }
-      // Positions are only known from $all-aware reads: read the appended events back.
-      const stored = await this.readStream(streamId, { fromRevision: sealed[0]!.revision, maxCount: sealed.length });
-      const withPositions = await this.#positionsOf(stored);
-      const lastEvent = withPositions[withPositions.length - 1]!;
-      return { nextExpectedRevision: lastEvent.revision, position: lastEvent.position, events: withPositions };
+      // The answer carries the position of the append's last event (the server acks the record
+      // that ends the implicit transaction); the events before it are the ones just before it in $all.
+      const position = written.position ? Number(written.position.prepare) : -1;
+      const positions = position >= 0 && sealed.length > 1 ? await this.#positionsBefore(position, sealed.length - 1) : [];
+      const recorded = sealed.map((event, i) => ({ ...event, position: i === sealed.length - 1 ? position : (positions[i] ?? -1) }));
+      return { nextExpectedRevision: Number(written.nextExpectedRevision), position, events: recorded };
     }
   }
 
-  /** Stream reads do not carry $all positions; find them by reading $all backwards from the end. */
-  async #positionsOf(events: RecordedEvent[]): Promise<RecordedEvent[]> {
-    const wanted = new Map(events.map((event) => [event.metadata.eventId, event]));
-    for await (const resolved of this.#client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1000 })) {
-      const event = this.#toRecorded(resolved);
-      if (event && wanted.has(event.metadata.eventId)) {
-        wanted.set(event.metadata.eventId, { ...wanted.get(event.metadata.eventId)!, position: event.position });
-        if ([...wanted.values()].every((e) => e.position >= 0)) break;
-      }
-    }
-    return events.map((event) => wanted.get(event.metadata.eventId)!);
+  /** Positions of the `count` events just before `position` in $all, oldest first (reading backwards excludes `position` itself). */
+  async #positionsBefore(position: number, count: number): Promise<number[]> {
+    const found: number[] = [];
+    await this.#read(
+      () => this.#client.readAll({ direction: BACKWARDS, fromPosition: { commit: BigInt(position), prepare: BigInt(position) }, maxCount: count }),
+      (resolved) => void found.unshift(positionOf(resolved)),
+    );
+    return found;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
     try {
-      for await (const resolved of this.#client.readStream(streamId, {
-        direction: FORWARDS,
-        fromRevision: options.fromRevision ? BigInt(options.fromRevision) : START,
-        ...(options.maxCount ? { maxCount: options.maxCount } : {}),
-      })) {
-        const event = this.#toRecorded(resolved, options.upcast !== false);
-        if (event) out.push(event);
-      }
+      const from = options.fromRevision ? BigInt(options.fromRevision) : START;
+      await this.#read(
+        () => this.#client.readStream(streamId, { direction: FORWARDS, fromRevision: from, ...(options.maxCount ? { maxCount: options.maxCount } : {}), requiresLeader: true }),
+        (resolved) => {
+          const event = this.#toRecorded(resolved, options.upcast !== false);
+          if (event) out.push(event);
+        },
+      );
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
-      throw mapError(error);
+      throw error;
     }
     return out;
   }
 
+  /**
+   * $all after a position, a page at a time. Client 6.2.1 cannot filter reads on the server, so
+   * type, prefix, data and time filters apply here, over every event read.
+   */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const after = options.after ?? 0;
     const max = options.maxCount ?? 1000;
     const out: RecordedEvent[] = [];
-    try {
-      const from = after > 0 ? { commit: BigInt(after), prepare: BigInt(after) } : START;
-      for await (const resolved of this.#client.readAll({ direction: FORWARDS, fromPosition: from })) {
-        const event = this.#toRecorded(resolved, options.upcast !== false);
-        if (!event || event.position <= after || !matchesFilter(options.filter, event) || !matchesContent(options.filter, event)) continue;
-        out.push(event);
-        if (out.length >= max) break;
-      }
-    } catch (error) {
-      throw mapError(error);
+    let after = options.after ?? 0;
+    for (;;) {
+      let read = 0;
+      let reachedMax = false;
+      await this.#read(
+        () => this.#client.readAll({ direction: FORWARDS, fromPosition: after > 0 ? { commit: BigInt(after), prepare: BigInt(after) } : START, maxCount: PAGE }),
+        (resolved) => {
+          read += 1;
+          const position = positionOf(resolved);
+          if (position <= after) return true; // reading forwards from a position includes it
+          after = position;
+          const event = this.#toRecorded(resolved, options.upcast !== false);
+          if (event && matchesFilter(options.filter, event) && matchesContent(options.filter, event)) out.push(event);
+          reachedMax = out.length >= max;
+          return !reachedMax;
+        },
+      );
+      if (reachedMax || read < PAGE) return out;
     }
-    return out;
   }
 
+  /** The last non-system event's position, reading $all backwards past any system events at its end. */
   async headPosition(): Promise<number> {
-    try {
-      for await (const resolved of this.#client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 50 })) {
-        const event = this.#toRecorded(resolved);
-        if (event) return event.position;
-      }
-      return 0;
-    } catch (error) {
-      throw mapError(error);
+    let from: number | undefined;
+    for (;;) {
+      let read = 0;
+      let head: number | undefined;
+      await this.#read(
+        () => this.#client.readAll({ direction: BACKWARDS, fromPosition: from === undefined ? END : { commit: BigInt(from), prepare: BigInt(from) }, maxCount: 100 }),
+        (resolved) => {
+          read += 1;
+          from = positionOf(resolved);
+          if (this.#toRecorded(resolved, false)) head = from;
+          return head === undefined;
+        },
+      );
+      if (head !== undefined) return head;
+      if (read < 100) return 0;
     }
   }
 
-  async *subscribeToAll(options: SubscribeOptions = {}): AsyncGenerator<SubscriptionBatch> {
-    const after = options.after ?? 0;
+  /**
+   * Catch-up from the checkpoint, then live: each batch is what the client had buffered (up to
+   * maxBatch), with the server's checkpoints moving the position over events the filter skips.
+   * When the server drops the subscription (a node dies, "consumer too slow") it resubscribes
+   * from the last position it delivered, backing off to 5 s, as the PostgreSQL store does.
+   */
+  subscribeToAll(options: SubscribeOptions = {}): AsyncGenerator<SubscriptionBatch> {
+    return resubscribing((after) => this.#follow(after, options), options, () => this.#closed);
+  }
+
+  async *#follow(after: number, options: SubscribeOptions): AsyncGenerator<SubscriptionBatch> {
     const head = await this.headPosition();
+    const markers = new MarkerQueue();
     const subscription = this.#client.subscribeToAll({
       fromPosition: after > 0 ? { commit: BigInt(after), prepare: BigInt(after) } : START,
-      filter: excludeSystemEvents(),
+      filter: serverFilter(options.filter, (_, checkpoint) => markers.checkpoint(Number(checkpoint.prepare), subscription.readableLength)),
     });
-    const stop = () => void subscription.unsubscribe();
-    options.signal?.addEventListener('abort', stop, { once: true });
-    let caughtUp = head <= after;
-    if (caughtUp) yield { events: [], position: after, caughtUp: true };
-    try {
-      for await (const resolved of subscription) {
-        if (this.#closed || options.signal?.aborted) break;
-        const event = this.#toRecorded(resolved);
-        if (!event || event.position <= after) continue;
-        caughtUp ||= event.position >= head;
-        yield { events: matchesFilter(options.filter, event) ? [event] : [], position: event.position, caughtUp };
-      }
-    } catch (error) {
-      throw mapError(error);
-    } finally {
-      options.signal?.removeEventListener('abort', stop);
-      await subscription.unsubscribe().catch(() => undefined);
-    }
+    subscription.on('caughtUp', () => markers.caughtUp(subscription.readableLength));
+    const toRecorded = (resolved: unknown) => this.#toRecorded(resolved as Resolved);
+    yield* batches(subscription, markers, { after, head, options, positionOf, toRecorded, closed: () => this.#closed, mapError });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#client.dispose();
+    await Promise.all([...this.#retired.splice(0), this.#client].map((client) => client.dispose()));
   }
 }

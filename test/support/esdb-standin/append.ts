@@ -60,7 +60,7 @@ export function appendHandler(node: StandinNode): grpc.handleClientStreamingCall
     });
     call.on('end', () => {
       if (failed || !options) return;
-      const gate = node.gate(call.metadata);
+      const gate = node.gate(call.metadata, 'Append');
       if (gate === 'stall') return;
       if (gate) return fail(gate);
       const expected = expectedOf(options);
@@ -153,7 +153,7 @@ export function batchAppendHandler(node: StandinNode): grpc.handleBidiStreamingC
         const timeout = Math.max(0, Math.min(deadline - Date.now(), WRITE_TIMEOUT_MS));
         const timer = setTimeout(() => {
           // An unresponsive node answers nothing at all.
-          if (node.faults.stall || !pending.delete(id)) return;
+          if (node.stalls('BatchAppend') || !pending.delete(id)) return;
           respond(correlation, stream, (resp) => resp.setError(rpcStatus(Code.DEADLINE_EXCEEDED, 'Timeout', new sharedPb.Timeout(), 'event_store.client.Timeout')));
         }, timeout);
         pending.set(id, { stream, expected: expectedOf(options), options, events: [], timer });
@@ -168,7 +168,7 @@ export function batchAppendHandler(node: StandinNode): grpc.handleBidiStreamingC
         return end({ code: grpc.status.INVALID_ARGUMENT, details: (error as Error).message, metadata: new grpc.Metadata() });
       }
       if (!request.getIsFinal()) return;
-      const gate = node.gate(call.metadata);
+      const gate = node.gate(call.metadata, 'BatchAppend');
       // A stalled node leaves the write pending for ever; one whose writes time out, until its timer answers Timeout.
       if (gate === 'stall' || node.faults.writeTimeout) return;
       pending.delete(id);

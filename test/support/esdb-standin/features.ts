@@ -17,7 +17,7 @@ export function supportedMethodsHandler(node: StandinNode): grpc.handleUnaryCall
     node.count('GetSupportedMethods');
     // It answers from the endpoint table, not through the node's request queue: only a hung node
     // fails to answer it (not-ready and not-leader apply to reads and writes).
-    if (node.faults.stall) return;
+    if (node.stalls('GetSupportedMethods')) return;
     const service = 'event_store.client.streams.streams';
     const methods = [
       ['read', ['position', 'events']],

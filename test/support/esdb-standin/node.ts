@@ -35,13 +35,15 @@ export interface StandinStats {
   eventsSent: number;
   /** Streaming calls in progress right now. */
   active: number;
+  /** Live subscriptions dropped as "consumer too slow". */
+  slowConsumerDrops: number;
 }
 
 export interface StandinFaults {
   /** Answer every call UNAVAILABLE "Server Is Not Ready" (RpcExceptions.ServerNotReady). */
   notReady: boolean;
-  /** Accept calls and never answer them (a hung node that still answers HTTP/2 pings). */
-  stall: boolean;
+  /** Accept calls and never answer them (a hung node that still answers HTTP/2 pings): all, or these methods. */
+  stall: boolean | readonly ('Read' | 'Append' | 'BatchAppend' | 'GetSupportedMethods')[];
   /** Writes never complete: answered as the request manager's prepare timeout, after 2 s or the write's deadline. */
   writeTimeout: boolean;
   /** This node is a follower: calls carrying `requires-leader: true` are refused with the leader's address. */
@@ -55,7 +57,7 @@ export class StandinNode {
   readonly log: StandinLog;
   readonly version: StandinVersion;
   readonly capabilities: Capabilities;
-  readonly stats: StandinStats = { calls: {}, eventsSent: 0, active: 0 };
+  readonly stats: StandinStats = { calls: {}, eventsSent: 0, active: 0, slowConsumerDrops: 0 };
   readonly faults: StandinFaults = { notReady: false, stall: false, writeTimeout: false, leader: null };
   readonly #streams = new Set<Abort>();
   #server: grpc.Server | undefined;
@@ -110,6 +112,11 @@ export class StandinNode {
     return aborts.length;
   }
 
+  stalls(method: string): boolean {
+    const stall = this.faults.stall;
+    return stall === true || (Array.isArray(stall) && stall.includes(method));
+  }
+
   count(method: string): void {
     this.stats.calls[method] = (this.stats.calls[method] ?? 0) + 1;
   }
@@ -133,9 +140,9 @@ export class StandinNode {
    * that requires the leader, NotFound "Leader info available" with the leader's endpoint in the
    * trailers (RpcExceptions.LeaderInfo; the client reads them into NotLeaderError.leader).
    */
-  gate(metadata: grpc.Metadata): grpc.StatusObject | 'stall' | undefined {
+  gate(metadata: grpc.Metadata, method: string): grpc.StatusObject | 'stall' | undefined {
+    if (this.stalls(method)) return 'stall';
     if (this.faults.notReady) return { code: grpc.status.UNAVAILABLE, details: 'Server Is Not Ready', metadata: new grpc.Metadata() };
-    if (this.faults.stall) return 'stall';
     const leader = this.faults.leader;
     if (leader && metadata.get('requires-leader')[0] === 'true') {
       const trailers = new grpc.Metadata();

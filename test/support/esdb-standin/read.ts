@@ -16,7 +16,7 @@ export function readHandler(node: StandinNode): grpc.handleServerStreamingCall<R
   return (call) => {
     node.count('Read');
     const session = new Session(node, call);
-    const gate = node.gate(call.metadata);
+    const gate = node.gate(call.metadata, 'Read');
     if (gate === 'stall') return; // held open, still ended by dropStreams or kill
     if (gate) return session.finish(gate);
     const options = call.request.getOptions()!;

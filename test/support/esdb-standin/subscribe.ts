@@ -89,7 +89,8 @@ export async function subscribeToAll(session: Session, options: Options): Promis
   let wake: (() => void) | undefined;
   const stop = log.listen((records) => {
     queue.push(...records);
-    if (queue.length > MAX_LIVE_EVENT_BUFFER_COUNT) {
+    if (queue.length > MAX_LIVE_EVENT_BUFFER_COUNT && !session.done) {
+      session.node.stats.slowConsumerDrops += 1;
       session.finish({ code: grpc.status.ABORTED, details: 'Operation timed out: Consumer too slow to handle event while live. Client resubscription required.', metadata: new grpc.Metadata() });
     }
     wake?.();
