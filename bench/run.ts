@@ -5,14 +5,18 @@
 // /proc/<pid>/stat, PostgreSQL's summed over every `postgres` process on the machine.
 //
 //   Warrant: client_credentials issuance (ES256), refresh (rotation), introspection,
-//            a policy-protected route (bench/policy-app.ts, its own process), revocation
+//            a policy-protected route (bench/policy-app.ts, its own process) with a bearer token
+//            and with a DPoP-bound token (a fresh proof per request, made beforehand), revocation
 //   node-oidc-provider 9 (devDependency, in-memory adapter): client_credentials with JWT ES256
 //            access tokens; introspection (opaque tokens)
 //   bare Koa + jose, no storage: sign the same kind of token; verify it
 //
-//   npm run bench [-- --seconds 8 --rounds 3]
+//   npm run bench [-- --seconds 8 --rounds 3] [--only policy,verify]
+//
+// --only runs just the scenarios whose names contain one of the words (and writes no results.md).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -34,6 +38,8 @@ const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 const seconds = Number(args.get('seconds') ?? 8);
 const rounds = Number(args.get('rounds') ?? 3);
+const only = args.get('only')?.toLowerCase().split(',').filter(Boolean);
+const wanted = (name: string) => !only || only.some((word) => name.toLowerCase().includes(word));
 const connections = 32;
 const FORM = 'application/x-www-form-urlencoded';
 const TICK_MS = 10; // USER_HZ is 100 on Linux
@@ -74,6 +80,7 @@ interface Load {
   headers?: Record<string, string>;
   body?: string;
   bodies?: string[];
+  header?: { name: string; values: string[] };
 }
 interface Result {
   rps: number;
@@ -93,7 +100,7 @@ interface Row extends Result {
 }
 
 function generate(load: Load, duration: number): Promise<Result> {
-  const spec = { url: load.url, method: load.method ?? 'GET', headers: load.headers ?? {}, body: load.body, bodies: load.bodies, connections, duration };
+  const spec = { url: load.url, method: load.method ?? 'GET', headers: load.headers ?? {}, body: load.body, bodies: load.bodies, header: load.header, connections, duration };
   const file = path.join(tmpdir(), `warrant-bench-load-${process.pid}.json`);
   writeFileSync(file, JSON.stringify(spec)); // thousands of bodies do not fit in argv
   return new Promise((resolve, reject) => {
@@ -120,6 +127,16 @@ async function measure(name: string, pid: number, load: Load, options: { warm?: 
     name, ...r, nodeCores: nodeMs / 1000 / seconds, pgCores: pgMs / 1000 / seconds, nodeMs: nodeMs / requests, pgMs: pgMs / requests,
     ...(options.note ? { note: options.note(r) } : {}),
   };
+}
+
+// DPoP (RFC 9449): one ES256 key for the bench's client, proofs signed with node:crypto.
+const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const { kty, crv, x, y } = dpopKey.publicKey.export({ format: 'jwk' });
+const dpopHeader = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty, crv, x, y } })).toString('base64url');
+function dpopProof(htm: string, htu: string, accessToken?: string): string {
+  const claims = { htm, htu, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...(accessToken ? { ath: createHash('sha256').update(accessToken).digest('base64url') } : {}) };
+  const input = `${dpopHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key: dpopKey.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
 }
 
 async function listen(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
@@ -178,6 +195,13 @@ try {
   };
   const policyApp = await spawnPolicyApp(warrant.url, warrant.db.url);
   closers.push(async () => policyApp.child.kill('SIGTERM'));
+  const bound = (await postForm(`${warrant.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: auth, dpop: dpopProof('POST', `${warrant.url}/oauth/token`) })).body.access_token as string;
+  // One proof per request (fresh jti, the token's ath), made before the run: the load generator only sends them.
+  const dpopLoad = (requests: number): Load => ({
+    url: `${policyApp.url}/`,
+    headers: { authorization: `DPoP ${bound}` },
+    header: { name: 'dpop', values: Array.from({ length: requests }, () => dpopProof('GET', `${policyApp.url}/`, bound)) },
+  });
 
   // node-oidc-provider and bare Koa + jose, in this process (idle while Warrant is measured).
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -227,32 +251,47 @@ try {
     const rows: Row[] = [];
     const post = (url: string, authorization: string, body: string): Load => ({ url, method: 'POST', headers: { authorization, 'content-type': FORM }, body });
     let inlineBefore = 0;
-    rows.push(await measure('Warrant client_credentials (ES256)', self, post(`${warrant.url}/oauth/token`, auth, 'grant_type=client_credentials'), {
-      beforeMeasure: async () => {
-        waits.reset();
-        inlineBefore = await inlineCount();
-      },
-    }));
-    const lag = await bucketQuantile(waits, 0.99);
-    lags.push({ waits: lag.count, p99: lag.count ? lag.bound * 1000 : 0, inline: (await inlineCount()) - inlineBefore });
-    rows.push(await measure('Warrant introspection', self, post(`${warrant.url}/oauth/introspect`, auth, `token=${token}`)));
-    rows.push(await measure('Warrant policy-protected route (own process)', policyApp.pid, { url: `${policyApp.url}/`, headers: { authorization: `Bearer ${token}` } }));
+    if (wanted('Warrant client_credentials (ES256)')) {
+      rows.push(await measure('Warrant client_credentials (ES256)', self, post(`${warrant.url}/oauth/token`, auth, 'grant_type=client_credentials'), {
+        beforeMeasure: async () => {
+          waits.reset();
+          inlineBefore = await inlineCount();
+        },
+      }));
+      const lag = await bucketQuantile(waits, 0.99);
+      lags.push({ waits: lag.count, p99: lag.count ? lag.bound * 1000 : 0, inline: (await inlineCount()) - inlineBefore });
+    }
+    if (wanted('Warrant introspection')) rows.push(await measure('Warrant introspection', self, post(`${warrant.url}/oauth/introspect`, auth, `token=${token}`)));
+    if (wanted('Warrant policy-protected route (own process)')) rows.push(await measure('Warrant policy-protected route (own process)', policyApp.pid, { url: `${policyApp.url}/`, headers: { authorization: `Bearer ${token}` } }));
+    if (wanted('Warrant policy route with DPoP (own process)')) {
+      // Proofs are single-use: the warm-up spends its own, and the measured run gets fresh ones
+      // (enough for 8000 req/s; the note says how many were used).
+      await generate(dpopLoad(2 * 8000), 2);
+      const proofs = dpopLoad(seconds * 8000);
+      rows.push(await measure('Warrant policy route with DPoP (own process)', policyApp.pid, proofs, { warm: false, note: (r) => `${r.used} of ${proofs.header!.values.length} pre-made proofs used` }));
+    }
     // One fresh token per request, issued beforehand; no warm-up (it would spend them).
-    process.stderr.write('issuing tokens for refresh and revocation …\n');
     // VACUUM ANALYZE after each burst of setup: otherwise autovacuum, woken by the thousands of
     // rows the setup just wrote, competes for the two cores during the measured run.
-    const forRefresh = await tokenPool(seconds * 3000);
-    await warrant.db.pool.query('VACUUM ANALYZE');
-    const used = (r: Result) => `${r.used} of ${forRefresh.length} pre-issued tokens used`;
-    rows.push(await measure('Warrant refresh (rotation)', self, { ...post(`${warrant.url}/oauth/token`, auth, ''), bodies: forRefresh.map((t) => `grant_type=refresh_token&refresh_token=${t.refresh}`) }, { warm: false, note: used }));
-    const forRevoke = await tokenPool(seconds * 3000);
-    await warrant.db.pool.query('VACUUM ANALYZE');
-    rows.push(await measure('Warrant revocation (answers once applied)', self, { ...post(`${warrant.url}/oauth/revoke`, auth, ''), bodies: forRevoke.map((t) => `token=${t.access}`) }, { warm: false, note: used }));
-    rows.push(await measure('node-oidc-provider client_credentials (JWT ES256)', self, post(`${oidc.url}/token`, oidcAuth, 'grant_type=client_credentials&scope=read&resource=https%3A%2F%2Fapi.example')));
-    rows.push(await measure('node-oidc-provider introspection (opaque, in-memory)', self, post(`${oidc.url}/token/introspection`, oidcAuth, `token=${opaque}`)));
-    rows.push(await measure('bare Koa + jose: sign ES256 (no storage)', self, { url: `${signApp.url}/`, method: 'POST' }));
-    rows.push(await measure('bare Koa + jose: verify ES256 bearer (no storage)', self, { url: `${verifyApp.url}/`, headers: { authorization: `Bearer ${token}` } }));
+    const used = (n: number) => (r: Result) => `${r.used} of ${n} pre-issued tokens used`;
+    if (wanted('Warrant refresh (rotation)')) {
+      process.stderr.write('issuing tokens for refresh …\n');
+      const forRefresh = await tokenPool(seconds * 3000);
+      await warrant.db.pool.query('VACUUM ANALYZE');
+      rows.push(await measure('Warrant refresh (rotation)', self, { ...post(`${warrant.url}/oauth/token`, auth, ''), bodies: forRefresh.map((t) => `grant_type=refresh_token&refresh_token=${t.refresh}`) }, { warm: false, note: used(forRefresh.length) }));
+    }
+    if (wanted('Warrant revocation (answers once applied)')) {
+      process.stderr.write('issuing tokens for revocation …\n');
+      const forRevoke = await tokenPool(seconds * 3000);
+      await warrant.db.pool.query('VACUUM ANALYZE');
+      rows.push(await measure('Warrant revocation (answers once applied)', self, { ...post(`${warrant.url}/oauth/revoke`, auth, ''), bodies: forRevoke.map((t) => `token=${t.access}`) }, { warm: false, note: used(forRevoke.length) }));
+    }
+    if (wanted('node-oidc-provider client_credentials (JWT ES256)')) rows.push(await measure('node-oidc-provider client_credentials (JWT ES256)', self, post(`${oidc.url}/token`, oidcAuth, 'grant_type=client_credentials&scope=read&resource=https%3A%2F%2Fapi.example')));
+    if (wanted('node-oidc-provider introspection (opaque, in-memory)')) rows.push(await measure('node-oidc-provider introspection (opaque, in-memory)', self, post(`${oidc.url}/token/introspection`, oidcAuth, `token=${opaque}`)));
+    if (wanted('bare Koa + jose: sign ES256 (no storage)')) rows.push(await measure('bare Koa + jose: sign ES256 (no storage)', self, { url: `${signApp.url}/`, method: 'POST' }));
+    if (wanted('bare Koa + jose: verify ES256 bearer (no storage)')) rows.push(await measure('bare Koa + jose: verify ES256 bearer (no storage)', self, { url: `${verifyApp.url}/`, headers: { authorization: `Bearer ${token}` } }));
     perRound.push(rows);
+    if (only) continue;
 
     // Rebuild of the tokens read model from the whole log so far (not swapped in), after the
     // VACUUM ANALYZE autovacuum would have done by the time an operator rebuilds.
@@ -271,8 +310,10 @@ try {
 const names = perRound[0]!.map((r) => r.name);
 const of = (round: Row[], prefix: string) => round.find((r) => r.name.startsWith(prefix))!;
 const med = (name: string, field: keyof Omit<Row, 'name' | 'note'>) => median(perRound.map((round) => of(round, name)[field]));
-const ratio = (a: string, b: string, field: 'rps' | 'cpu' = 'rps') =>
-  median(perRound.map((round) => (field === 'rps' ? of(round, a).rps / of(round, b).rps : (of(round, a).nodeMs + of(round, a).pgMs) / (of(round, b).nodeMs + of(round, b).pgMs)))).toFixed(2);
+const ratio = (a: string, b: string, field: 'rps' | 'cpu' = 'rps') => {
+  if (!names.some((name) => name.startsWith(a)) || !names.some((name) => name.startsWith(b))) return 'not run';
+  return median(perRound.map((round) => (field === 'rps' ? of(round, a).rps / of(round, b).rps : (of(round, a).nodeMs + of(round, a).pgMs) / (of(round, b).nodeMs + of(round, b).pgMs)))).toFixed(2);
+};
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
 const setting = (name: string) => settings.find((s) => s.name === name)?.setting ?? '?';
 const lines = [
@@ -293,19 +334,23 @@ const lines = [
   `| Warrant client_credentials / bare Koa + jose sign (req/s) | ${ratio('Warrant client_credentials', 'bare Koa + jose: sign')} |`,
   `| Warrant introspection / node-oidc-provider introspection (req/s) | ${ratio('Warrant introspection', 'node-oidc-provider introspection')} |`,
   `| Warrant policy-protected route / bare Koa + jose verify (req/s) | ${ratio('Warrant policy-protected', 'bare Koa + jose: verify')} |`,
+  `| Warrant policy route with DPoP / bare Koa + jose verify (req/s) | ${ratio('Warrant policy route with DPoP', 'bare Koa + jose: verify')} |`,
   `| CPU ms per request: Warrant client_credentials / node-oidc-provider client_credentials | ${ratio('Warrant client_credentials', 'node-oidc-provider client_credentials', 'cpu')} |`,
   `| CPU ms per request: Warrant introspection / node-oidc-provider introspection | ${ratio('Warrant introspection', 'node-oidc-provider introspection', 'cpu')} |`,
   '',
-  '| other target | measured (median) |',
-  '|---|---:|',
-  `| issuance run: appends whose read-model rows were written in the append's own transaction (inline) | ${lags.map((l) => l.inline).join(' / ')} |`,
-  `| issuance run: waits for a projection runner after the append (append acknowledged → read model has it), count and p99 | ${lags.map((l) => l.waits).join(' / ')}; p99 ≤ ${median(lags.map((l) => l.p99))} ms |`,
-  `| projection rebuild (tokens, whole log: ${rebuilds.map((r) => r.events).join(' / ')} events) | ${Math.round(median(rebuilds.map((r) => r.rate)))} events/s |`,
-  '',
+  // Measured only in full runs (not with --only).
+  ...(lags.length && rebuilds.length ? [
+    '| other target | measured (median) |',
+    '|---|---:|',
+    `| issuance run: appends whose read-model rows were written in the append's own transaction (inline) | ${lags.map((l) => l.inline).join(' / ')} |`,
+    `| issuance run: waits for a projection runner after the append (append acknowledged → read model has it), count and p99 | ${lags.map((l) => l.waits).join(' / ')}; p99 ≤ ${median(lags.map((l) => l.p99))} ms |`,
+    `| projection rebuild (tokens, whole log: ${rebuilds.map((r) => r.events).join(' / ')} events) | ${Math.round(median(rebuilds.map((r) => r.rate)))} events/s |`,
+    '',
+  ] : []),
   'Warrant appends every issuance, refresh and revocation as a durable event (synchronous commit) and',
   'answers once the read model shows it; node-oidc-provider keeps its state in process memory.',
   'PostgreSQL cores are every `postgres` process on the machine during the run (idle for the peers).',
   '',
 ];
-await writeFile(new URL('./results.md', import.meta.url), lines.join('\n'));
+if (!only) await writeFile(new URL('./results.md', import.meta.url), lines.join('\n'));
 process.stdout.write(`${lines.join('\n')}\n`);

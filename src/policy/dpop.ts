@@ -37,6 +37,10 @@ const SWEEP_EVERY_MS = 60_000;
 /**
  * Single use of proof jtis, per key, across every process on the database (the jti hashed with
  * plain SHA-256: a resource server has no pepper). The expiry comes from the database's clock.
+ * The inserts commit asynchronously (synchronous_commit off for their own transaction only): a
+ * committed row is at once visible to every other insert — the conflict that refuses a replay —
+ * and a request does not wait for its WAL flush. What a database crash can lose is the last
+ * fraction of a second of records, i.e. proofs that could then be replayed within their minute.
  */
 export class ProofJtis {
   readonly #pool: pg.Pool;
@@ -51,7 +55,8 @@ export class ProofJtis {
       pool,
       name: 'warrant_policy_dpop_jtis',
       text: `INSERT INTO used_jtis (scope, jti_hash, expires_at)
-             SELECT split_part(k, ' ', 1), split_part(k, ' ', 2), now() + interval '${RETENTION_S} seconds' FROM unnest($1::text[]) AS k
+             SELECT split_part(k, ' ', 1), split_part(k, ' ', 2), now() + interval '${RETENTION_S} seconds'
+               FROM unnest($1::text[]) AS k, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
              ON CONFLICT (scope, jti_hash) DO NOTHING
              RETURNING scope || ' ' || jti_hash AS key`,
       keyOf: (row) => row.key,
