@@ -1,6 +1,6 @@
-// What the EventStoreDB adapter (./esdb.ts) needs besides the client: deadlines, back-off, the
-// type filter's regex, and the queue that keeps a subscription's checkpoints in order with its
-// events. Nothing here imports @eventstore/db-client.
+// What the EventStoreDB adapter (./esdb.ts) needs besides the client: positions, deadlines,
+// back-off, and a subscription's batches with its checkpoints kept in order with its events.
+// Nothing here imports @eventstore/db-client.
 
 import { EventStoreError, matchesFilter, type RecordedEvent, type SubscribeOptions, type SubscriptionBatch } from './port.js';
 
@@ -50,11 +50,6 @@ export function deadlineOf(connectionString: string): number {
     if (key?.trim().toLowerCase().replace(/[_-]/g, '') === 'defaultdeadline' && Number(value) > 0) return Number(value);
   }
   return 10_000;
-}
-
-/** A regex matching exactly these event types (the server's filter takes a regex or prefixes; a prefix would also match longer names). */
-export function exactTypes(types: readonly string[]): string {
-  return `^(?:${types.map((type) => type.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
 }
 
 /** Milliseconds to wait before retry `attempt` of a lost race: short, growing, jittered. */

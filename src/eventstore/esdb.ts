@@ -11,20 +11,19 @@
 //   appends at exactly that revision; with ANY it retries when another writer got in between.
 // - Every call has a deadline (the connection string's defaultDeadline, else the client's 10 s):
 //   the client sets none on reads and batch appends, which wait for ever on a hung node.
-// - Projections use catch-up subscribeToAll with a server-side filter, never persistent
-//   subscriptions (they do not keep order); a dropped subscription resubscribes from the last
-//   position it delivered.
+// - Projections use catch-up subscribeToAll, never persistent subscriptions (they do not keep
+//   order); a dropped subscription resubscribes from the last position it delivered.
 
 import {
   BACKWARDS, CancelledError, DeadlineExceededError, END, EventStoreDBClient, FORWARDS, NO_STREAM as ESDB_NO_STREAM, NotLeaderError, START,
-  StreamNotFoundError, TimeoutError, UnavailableError, UnknownError, WrongExpectedVersionError, convertToCommandError, eventTypeFilter, isCommandError,
-  excludeSystemEvents, jsonEvent, streamNameFilter, type AllStreamResolvedEvent, type Filter, type ResolvedEvent, type StreamingRead,
+  StreamNotFoundError, TimeoutError, UnavailableError, UnknownError, WrongExpectedVersionError, convertToCommandError, isCommandError,
+  excludeSystemEvents, jsonEvent, type AllStreamResolvedEvent, type ResolvedEvent, type StreamingRead,
 } from '@eventstore/db-client';
 import { warrantEvents, type EventCatalogue } from '../events/catalogue.js';
-import { backoff, batches, deadlineOf, exactTypes, MarkerQueue, positionOf, resubscribing, sleep, unavailable, withDeadline } from './esdb-support.js';
+import { backoff, batches, deadlineOf, MarkerQueue, positionOf, resubscribing, sleep, unavailable, withDeadline } from './esdb-support.js';
 import {
   ANY, EventStoreError, WrongExpectedRevisionError, matchesContent, matchesFilter, revisionMatches, type AppendOptions, type AppendResult,
-  type EventFilter, type EventMetadata, type EventStore, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent,
+  type EventMetadata, type EventStore, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent,
   type SubscribeOptions, type SubscriptionBatch,
 } from './port.js';
 import { prepareEvents, sealEvents, type Clock } from './seal.js';
@@ -64,13 +63,6 @@ function mapError(error: unknown): unknown {
     converted instanceof CancelledError || converted instanceof TimeoutError ||
     (converted instanceof UnknownError && /Not Ready|Busy|No leader info/i.test(converted.message));
   return down ? unavailable(`event store unavailable: ${converted.message}`, converted) : converted;
-}
-
-/** The server-side part of a subscription filter: event types exactly, else stream prefixes, else no system events. */
-function serverFilter(filter: EventFilter | undefined, checkpointReached: Filter['checkpointReached']): Filter {
-  if (filter?.types?.length) return eventTypeFilter({ regex: exactTypes(filter.types), checkpointReached });
-  if (filter?.streamPrefixes?.length) return streamNameFilter({ prefixes: [...filter.streamPrefixes], checkpointReached });
-  return excludeSystemEvents({ checkpointReached });
 }
 
 export class EsdbEventStore implements EventStore {
@@ -283,7 +275,9 @@ export class EsdbEventStore implements EventStore {
     const markers = new MarkerQueue();
     const subscription = this.#client.subscribeToAll({
       fromPosition: after > 0 ? { commit: BigInt(after), prepare: BigInt(after) } : START,
-      filter: serverFilter(options.filter, (_, checkpoint) => markers.checkpoint(Number(checkpoint.prepare), subscription.readableLength)),
+      // System events are filtered out on the server, Warrant's type filters here: a position then
+      // follows the whole log (checkpoints, waits and readiness compare it with the head).
+      filter: excludeSystemEvents({ checkpointReached: (_, checkpoint) => markers.checkpoint(Number(checkpoint.prepare), subscription.readableLength) }),
     });
     subscription.on('caughtUp', () => markers.caughtUp(subscription.readableLength));
     const toRecorded = (resolved: unknown) => this.#toRecorded(resolved as Resolved);
