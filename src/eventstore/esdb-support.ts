@@ -2,7 +2,7 @@
 // back-off, and a subscription's batches with its checkpoints kept in order with its events.
 // Nothing here imports @eventstore/db-client.
 
-import { EventStoreError, matchesFilter, type RecordedEvent, type SubscribeOptions, type SubscriptionBatch } from './port.js';
+import { EventStoreError, matchesContent, matchesFilter, type ReadAllOptions, type RecordedEvent, type SubscribeOptions, type SubscriptionBatch } from './port.js';
 
 /** ulong.MaxValue: the position the server sends when it has none (Position.FromInt64(-1, -1)). */
 export const NO_POSITION = 2n ** 64n - 1n;
@@ -50,6 +50,49 @@ export function deadlineOf(connectionString: string): number {
     if (key?.trim().toLowerCase().replace(/[_-]/g, '') === 'defaultdeadline' && Number(value) > 0) return Number(value);
   }
   return 10_000;
+}
+
+/** A page of $all, system events included, from a position (undefined: the start, or backwards the end). */
+export type AllPage = (direction: 'forwards' | 'backwards', from: number | undefined, count: number) => Promise<unknown[]>;
+/** A resolved event as Warrant's RecordedEvent; undefined for system and foreign events. */
+export type ToRecorded = (resolved: unknown, upcast?: boolean) => RecordedEvent | undefined;
+
+const SCAN_PAGE = 500;
+
+/**
+ * $all after `options.after` (and, with `until`, up to it), a page at a time. Client 6.2.1 cannot
+ * filter reads on the server, so every filter applies here, over every event read.
+ */
+export async function scanAll(page: AllPage, toRecorded: ToRecorded, options: ReadAllOptions, until = Number.POSITIVE_INFINITY): Promise<RecordedEvent[]> {
+  const max = options.maxCount ?? 1000;
+  const out: RecordedEvent[] = [];
+  let after = options.after ?? 0;
+  for (;;) {
+    const events = await page('forwards', after > 0 ? after : undefined, SCAN_PAGE);
+    for (const resolved of events) {
+      const position = positionOf(resolved);
+      if (position <= after) continue; // reading forwards from a position includes it
+      if (position > until) return out;
+      after = position;
+      const event = toRecorded(resolved, options.upcast !== false);
+      if (event && matchesFilter(options.filter, event) && matchesContent(options.filter, event)) out.push(event);
+      if (out.length >= max) return out;
+    }
+    if (events.length < SCAN_PAGE) return out;
+  }
+}
+
+/** The position of the last event `isWarrant` accepts, paging backwards from the end (0 when none). */
+export async function findHead(page: AllPage, isWarrant: (resolved: unknown) => boolean): Promise<number> {
+  let from: number | undefined;
+  for (;;) {
+    const events = await page('backwards', from, 100);
+    for (const resolved of events) {
+      from = positionOf(resolved);
+      if (isWarrant(resolved)) return from;
+    }
+    if (events.length < 100) return 0;
+  }
 }
 
 /** Milliseconds to wait before retry `attempt` of a lost race: short, growing, jittered. */

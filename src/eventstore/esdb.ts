@@ -17,12 +17,13 @@
 import {
   BACKWARDS, CancelledError, DeadlineExceededError, END, EventStoreDBClient, FORWARDS, NO_STREAM as ESDB_NO_STREAM, NotLeaderError, START,
   StreamNotFoundError, TimeoutError, UnavailableError, UnknownError, WrongExpectedVersionError, convertToCommandError, isCommandError,
-  excludeSystemEvents, jsonEvent, type AllStreamResolvedEvent, type ResolvedEvent, type StreamingRead,
+  binaryEvent, excludeSystemEvents, jsonEvent, type AllStreamResolvedEvent, type ResolvedEvent, type StreamingRead,
 } from '@eventstore/db-client';
 import { warrantEvents, type EventCatalogue } from '../events/catalogue.js';
-import { backoff, batches, deadlineOf, MarkerQueue, positionOf, resubscribing, sleep, unavailable, withDeadline } from './esdb-support.js';
+import { EsdbIndex, INDEX_SINCE_STREAM, INDEX_SINCE_TYPE } from './esdb-index.js';
+import { backoff, batches, deadlineOf, findHead, MarkerQueue, positionOf, resubscribing, scanAll, sleep, unavailable, withDeadline, type AllPage, type ToRecorded } from './esdb-support.js';
 import {
-  ANY, EventStoreError, WrongExpectedRevisionError, matchesContent, matchesFilter, revisionMatches, type AppendOptions, type AppendResult,
+  ANY, EventStoreError, WrongExpectedRevisionError, revisionMatches, type AppendOptions, type AppendResult,
   type EventMetadata, type EventStore, type NewEvent, type ReadAllOptions, type ReadStreamOptions, type RecordedEvent,
   type SubscribeOptions, type SubscriptionBatch,
 } from './port.js';
@@ -45,7 +46,6 @@ type Resolved = ResolvedEvent | AllStreamResolvedEvent;
 const DEADLINE_EXCEEDED = 4; // gRPC status code
 /** How many times an ANY append re-reads the head after losing a race (each retry waits a little longer). */
 const ANY_RETRIES = 50;
-const PAGE = 500;
 
 /**
  * The client's errors for a server that cannot answer now. Raw gRPC errors are converted first:
@@ -74,6 +74,29 @@ export class EsdbEventStore implements EventStore {
   readonly #clock: Clock;
   readonly #deadlineMs: number;
   #closed = false;
+  readonly #page: AllPage = (direction, from, count) => this.#all(direction, from, count);
+  readonly #recorded: ToRecorded = (resolved, upcast) => this.#toRecorded(resolved as Resolved, upcast);
+  readonly #index = new EsdbIndex({
+    link: (stream, targets) => this.#call(() => this.#client.appendToStream(stream, targets.map((target) => binaryEvent({ type: '$>', data: Buffer.from(target) })), { requiresLeader: true })).then(() => undefined),
+    resolve: async (stream, upcast) => {
+      const events: RecordedEvent[] = [];
+      await this.#readOrNone(() => this.#client.readStream(stream, { resolveLinkTos: true, requiresLeader: true }), (resolved) => {
+        const event = resolved.event && this.#toRecorded({ event: resolved.event } as Resolved, upcast);
+        if (event) events.push(event);
+      });
+      return events;
+    },
+    readSince: async () => {
+      let since: number | undefined;
+      await this.#readOrNone(() => this.#client.readStream(INDEX_SINCE_STREAM, { maxCount: 1, requiresLeader: true }), (resolved) => void (since = (resolved.event?.data as { position?: number }).position));
+      return since;
+    },
+    writeSince: (position) =>
+      this.#call(() => this.#client.appendToStream(INDEX_SINCE_STREAM, jsonEvent({ type: INDEX_SINCE_TYPE, data: { position } }), { expectedRevision: ESDB_NO_STREAM, requiresLeader: true }))
+        .then(() => undefined, (error: unknown) => (error instanceof WrongExpectedVersionError ? undefined : Promise.reject(error))),
+    head: () => this.headPosition(),
+    scan: (options, until) => scanAll(this.#page, this.#recorded, options, until),
+  });
 
   constructor(options: EsdbEventStoreOptions) {
     this.#connectionString = options.connectionString;
@@ -127,19 +150,20 @@ export class EsdbEventStore implements EventStore {
     );
   }
 
+  /** #read, where a stream that does not exist reads as empty. */
+  #readOrNone(open: () => StreamingRead<Resolved>, visit: (resolved: Resolved) => boolean | void): Promise<void> {
+    return this.#read(open, visit).catch((error: unknown) => (error instanceof StreamNotFoundError ? undefined : Promise.reject(error)));
+  }
+
   async #last(streamId: string): Promise<{ revision: number; hash: string | null }> {
     let last = { revision: -1, hash: null as string | null };
-    try {
-      await this.#read(
-        () => this.#client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1, requiresLeader: true }),
-        (resolved) => {
-          const event = this.#toRecorded(resolved, false);
-          if (event) last = { revision: event.revision, hash: event.hash };
-        },
-      );
-    } catch (error) {
-      if (!(error instanceof StreamNotFoundError)) throw error;
-    }
+    await this.#readOrNone(
+      () => this.#client.readStream(streamId, { direction: BACKWARDS, fromRevision: END, maxCount: 1, requiresLeader: true }),
+      (resolved) => {
+        const event = this.#toRecorded(resolved, false);
+        if (event) last = { revision: event.revision, hash: event.hash };
+      },
+    );
     return last;
   }
 
@@ -150,6 +174,7 @@ export class EsdbEventStore implements EventStore {
       const last = await this.#last(streamId);
       if (!revisionMatches(options.expectedRevision, last.revision)) throw new WrongExpectedRevisionError(streamId, options.expectedRevision, last.revision);
       const sealed = sealEvents(streamId, prepared, last, 0).map(({ dataJson: _d, metadataJson: _m, ...event }) => event);
+      await this.#index.beforeAppend(streamId, sealed);
       let written;
       try {
         const client = this.#client;
@@ -184,80 +209,40 @@ export class EsdbEventStore implements EventStore {
     }
   }
 
+  /** A page of $all (system events included) from a position, or from the start / the end. */
+  async #all(direction: 'forwards' | 'backwards', from: number | undefined, maxCount: number): Promise<Resolved[]> {
+    const page: Resolved[] = [];
+    const fromPosition = from === undefined ? (direction === 'forwards' ? START : END) : { commit: BigInt(from), prepare: BigInt(from) };
+    await this.#read(() => this.#client.readAll({ direction: direction === 'forwards' ? FORWARDS : BACKWARDS, fromPosition, maxCount }), (resolved) => void page.push(resolved));
+    return page;
+  }
+
   /** Positions of the `count` events just before `position` in $all, oldest first (reading backwards excludes `position` itself). */
   async #positionsBefore(position: number, count: number): Promise<number[]> {
-    const found: number[] = [];
-    await this.#read(
-      () => this.#client.readAll({ direction: BACKWARDS, fromPosition: { commit: BigInt(position), prepare: BigInt(position) }, maxCount: count }),
-      (resolved) => void found.unshift(positionOf(resolved)),
-    );
-    return found;
+    return (await this.#all('backwards', position, count)).map(positionOf).reverse();
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const out: RecordedEvent[] = [];
-    try {
-      const from = options.fromRevision ? BigInt(options.fromRevision) : START;
-      await this.#read(
-        () => this.#client.readStream(streamId, { direction: FORWARDS, fromRevision: from, ...(options.maxCount ? { maxCount: options.maxCount } : {}), requiresLeader: true }),
-        (resolved) => {
-          const event = this.#toRecorded(resolved, options.upcast !== false);
-          if (event) out.push(event);
-        },
-      );
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    }
+    const from = options.fromRevision ? BigInt(options.fromRevision) : START;
+    await this.#readOrNone(
+      () => this.#client.readStream(streamId, { direction: FORWARDS, fromRevision: from, ...(options.maxCount ? { maxCount: options.maxCount } : {}), requiresLeader: true }),
+      (resolved) => {
+        const event = this.#toRecorded(resolved, options.upcast !== false);
+        if (event) out.push(event);
+      },
+    );
     return out;
   }
 
-  /**
-   * $all after a position, a page at a time. Client 6.2.1 cannot filter reads on the server, so
-   * type, prefix, data and time filters apply here, over every event read.
-   */
+  /** $all after a position; served from an index stream when the filter has one (./esdb-index.ts), else by a scan. */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const max = options.maxCount ?? 1000;
-    const out: RecordedEvent[] = [];
-    let after = options.after ?? 0;
-    for (;;) {
-      let read = 0;
-      let reachedMax = false;
-      await this.#read(
-        () => this.#client.readAll({ direction: FORWARDS, fromPosition: after > 0 ? { commit: BigInt(after), prepare: BigInt(after) } : START, maxCount: PAGE }),
-        (resolved) => {
-          read += 1;
-          const position = positionOf(resolved);
-          if (position <= after) return true; // reading forwards from a position includes it
-          after = position;
-          const event = this.#toRecorded(resolved, options.upcast !== false);
-          if (event && matchesFilter(options.filter, event) && matchesContent(options.filter, event)) out.push(event);
-          reachedMax = out.length >= max;
-          return !reachedMax;
-        },
-      );
-      if (reachedMax || read < PAGE) return out;
-    }
+    return (await this.#index.lookup(options)) ?? scanAll(this.#page, this.#recorded, options);
   }
 
   /** The last non-system event's position, reading $all backwards past any system events at its end. */
-  async headPosition(): Promise<number> {
-    let from: number | undefined;
-    for (;;) {
-      let read = 0;
-      let head: number | undefined;
-      await this.#read(
-        () => this.#client.readAll({ direction: BACKWARDS, fromPosition: from === undefined ? END : { commit: BigInt(from), prepare: BigInt(from) }, maxCount: 100 }),
-        (resolved) => {
-          read += 1;
-          from = positionOf(resolved);
-          if (this.#toRecorded(resolved, false)) head = from;
-          return head === undefined;
-        },
-      );
-      if (head !== undefined) return head;
-      if (read < 100) return 0;
-    }
+  headPosition(): Promise<number> {
+    return findHead(this.#page, (resolved) => this.#toRecorded(resolved as Resolved, false) !== undefined);
   }
 
   /**
@@ -280,8 +265,7 @@ export class EsdbEventStore implements EventStore {
       filter: excludeSystemEvents({ checkpointReached: (_, checkpoint) => markers.checkpoint(Number(checkpoint.prepare), subscription.readableLength) }),
     });
     subscription.on('caughtUp', () => markers.caughtUp(subscription.readableLength));
-    const toRecorded = (resolved: unknown) => this.#toRecorded(resolved as Resolved);
-    yield* batches(subscription, markers, { after, head, options, positionOf, toRecorded, closed: () => this.#closed, mapError });
+    yield* batches(subscription, markers, { after, head, options, positionOf, toRecorded: this.#recorded, closed: () => this.#closed, mapError });
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import {
-  BACKWARDS, CancelledError, DeadlineExceededError, END, EventStoreDBClient, FORWARDS, NO_STREAM, NotLeaderError, START,
+  BACKWARDS, CancelledError, binaryEvent, DeadlineExceededError, END, EventStoreDBClient, FORWARDS, NO_STREAM, NotLeaderError, START,
   StreamNotFoundError, TimeoutError, UnavailableError, WrongExpectedVersionError, eventTypeFilter, excludeSystemEvents, jsonEvent,
   type AllStreamResolvedEvent, type Position, type ResolvedEvent,
 } from '@eventstore/db-client';
@@ -81,6 +81,20 @@ describe('EventStoreDB stand-in (through @eventstore/db-client 6.2.1)', () => {
     expect(await revisions(client.readStream('s', { direction: BACKWARDS, fromRevision: END, maxCount: 2 }))).to.deep.equal([2n, 1n]);
     expect(await revisions(client.readStream('s', { direction: BACKWARDS, fromRevision: 1n }))).to.deep.equal([1n, 0n]);
     expect(await failure(all(client.readStream('missing')))).to.be.instanceOf(StreamNotFoundError);
+  });
+
+  it('resolves link events ($>, "<revision>@<stream>") on stream reads with resolveLinkTos; a link to nothing has no event', async () => {
+    const { client } = await connect();
+    const target = await client.appendToStream('target', [event('First'), event('Second')]);
+    await client.appendToStream('links', [binaryEvent({ type: '$>', data: Buffer.from('1@target') }), binaryEvent({ type: '$>', data: Buffer.from('9@target') })]);
+    const [resolved, dangling] = await all(client.readStream('links', { resolveLinkTos: true }));
+    expect(resolved!.event).to.include({ streamId: 'target', type: 'Second', revision: 1n });
+    expect(resolved!.event!.position!.prepare).to.equal(target.position!.prepare);
+    expect(resolved!.link).to.include({ streamId: 'links', type: '$>', revision: 0n });
+    expect(dangling!.event).to.equal(undefined);
+    expect(dangling!.link).to.include({ revision: 1n });
+    const [unresolved] = await all(client.readStream('links', { maxCount: 1 }));
+    expect(unresolved!.event).to.include({ type: '$>' });
   });
 
   it('stream reads carry $all positions from 22.10 on; before, ulong.MaxValue', async () => {

@@ -3,9 +3,10 @@
 // are ./subscribe.ts.
 
 import * as grpc from '@grpc/grpc-js';
+import type { LogRecord } from './log.js';
 import type { StandinNode } from './node.js';
 import { streamName, streamsPb, type ReadReq, type ReadResp } from './proto.js';
-import { Session, defaultAllFilter, readEvent } from './session.js';
+import { Session, defaultAllFilter, readEvent, resolveLink } from './session.js';
 import { subscribeToAll } from './subscribe.js';
 
 type Options = InstanceType<typeof streamsPb.ReadReq.Options>;
@@ -42,7 +43,8 @@ function countOf(options: Options): number {
  * Enumerators.ReadStreamForwards / ReadStreamBackwards: from the revision (inclusive), `start`
  * or `end`, at most `count` events; a stream that does not exist is one StreamNotFound message
  * (ReadStreamResult.NoStream), not an error status. Appends made while the read pages through the
- * stream are read too, as the server's page-by-page read does.
+ * stream are read too, as the server's page-by-page read does. With resolve_links, link events
+ * come with the events they point at ($all reads and subscriptions do not resolve links here).
  */
 async function readStream(session: Session, options: Options): Promise<void> {
   const stream = options.getStream()!;
@@ -54,14 +56,16 @@ async function readStream(session: Session, options: Options): Promise<void> {
     return session.finish();
   }
   const withPosition = session.node.capabilities.streamReadPositions;
+  const resolve = options.getResolveLinks();
+  const message = (record: LogRecord) => readEvent(record, withPosition, resolve ? resolveLink(session.node.log, record) : undefined);
   let left = countOf(options);
   if (options.getReadDirection() === BACKWARDS) {
     let at = stream.hasStart() ? 0 : stream.hasEnd() ? records.length - 1 : Math.min(Number(stream.getRevision()), records.length - 1);
     // Reading backwards from `start` reads revision 0 only.
-    for (; at >= 0 && left > 0; at -= 1, left -= 1) if (!(await session.send(readEvent(records[at]!, withPosition)))) return;
+    for (; at >= 0 && left > 0; at -= 1, left -= 1) if (!(await session.send(message(records[at]!)))) return;
   } else {
     let at = stream.hasStart() ? 0 : stream.hasEnd() ? Number.MAX_SAFE_INTEGER : Number(stream.getRevision());
-    for (; at < records.length && left > 0; at += 1, left -= 1) if (!(await session.send(readEvent(records[at]!, withPosition)))) return;
+    for (; at < records.length && left > 0; at += 1, left -= 1) if (!(await session.send(message(records[at]!)))) return;
   }
   session.finish();
 }

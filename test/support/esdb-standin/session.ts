@@ -3,7 +3,7 @@
 // normally, with a status, or because the client cancelled it.
 
 import type * as grpc from '@grpc/grpc-js';
-import type { LogRecord } from './log.js';
+import type { LogRecord, StandinLog } from './log.js';
 import type { StandinNode } from './node.js';
 import { sharedPb, streamIdentifier, streamsPb, uuidOut, type ReadResp } from './proto.js';
 
@@ -63,14 +63,7 @@ export class Session {
 
 const NO_POSITION = '18446744073709551615';
 
-/**
- * ReadResp.ReadEvent as Enumerators.ConvertToReadEvent builds it: the event with its id (as a
- * string: the client asks UUIDOption.string), stream, revision, `type` / `created` (ticks) /
- * `content-type` metadata, custom metadata and data; the positions when known, else
- * ulong.MaxValue in the record and `no_position` on the read event (Position.FromInt64(-1, -1)).
- */
-export function readEvent(record: LogRecord, withPosition: boolean): ReadResp {
-  const position = withPosition ? String(record.position) : NO_POSITION;
+function recordedEvent(record: LogRecord, position: string) {
   const recorded = new streamsPb.ReadResp.ReadEvent.RecordedEvent()
     .setId(uuidOut(record.id))
     .setStreamIdentifier(streamIdentifier(record.streamId))
@@ -80,10 +73,40 @@ export function readEvent(record: LogRecord, withPosition: boolean): ReadResp {
     .setCustomMetadata(record.metadata)
     .setData(record.data);
   recorded.getMetadataMap().set('type', record.type).set('created', String(record.created)).set('content-type', record.contentType);
-  const event = new streamsPb.ReadResp.ReadEvent().setEvent(recorded);
+  return recorded;
+}
+
+/**
+ * ReadResp.ReadEvent as Enumerators.ConvertToReadEvent builds it: the event with its id (as a
+ * string: the client asks UUIDOption.string), stream, revision, `type` / `created` (ticks) /
+ * `content-type` metadata, custom metadata and data; the positions when known, else
+ * ulong.MaxValue in the record and `no_position` on the read event (Position.FromInt64(-1, -1)).
+ * With `resolved` (a link event read with resolve_links): the linked event as `event` (null when
+ * the link points nowhere: ForFailedResolvedLink) and the link as `link`, whose position is the
+ * read event's (OriginalPosition).
+ */
+export function readEvent(record: LogRecord, withPosition: boolean, resolved?: LogRecord | null): ReadResp {
+  const position = withPosition ? String(record.position) : NO_POSITION;
+  const event = new streamsPb.ReadResp.ReadEvent();
+  if (resolved === undefined) event.setEvent(recordedEvent(record, position));
+  else {
+    event.setLink(recordedEvent(record, position));
+    if (resolved) event.setEvent(recordedEvent(resolved, withPosition ? String(resolved.position) : NO_POSITION));
+  }
   if (withPosition) event.setCommitPosition(position);
   else event.setNoPosition(new sharedPb.Empty());
   return new streamsPb.ReadResp().setEvent(event);
+}
+
+/**
+ * A link event (type `$>`, data `<revision>@<stream>`) resolved as StorageReaderWorker.ResolveLinkToEvent
+ * does: the linked record, or null when there is none; undefined for any other event.
+ */
+export function resolveLink(log: StandinLog, record: LogRecord): LogRecord | null | undefined {
+  if (record.type !== '$>') return undefined;
+  const [revision, stream] = record.data.toString('utf8').split('@', 2);
+  if (!stream || !/^\d+$/.test(revision ?? '')) return undefined;
+  return log.stream(stream)?.[Number(revision)] ?? null;
 }
 
 /**
