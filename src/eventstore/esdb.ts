@@ -68,7 +68,7 @@ function mapError(error: unknown): unknown {
 export class EsdbEventStore implements EventStore {
   readonly #connectionString: string;
   #client: EventStoreDBClient;
-  /** Clients replaced by #renew: their subscriptions run on until they end; close() disposes them. */
+  /** Clients replaced by #renew, disposed 30 s later (or by close()). */
   readonly #retired: EventStoreDBClient[] = [];
   readonly #catalogue: EventCatalogue;
   readonly #clock: Clock;
@@ -113,8 +113,14 @@ export class EsdbEventStore implements EventStore {
    * node that hung at that moment would otherwise fail every later append with the same deadline.
    */
   #renew(): void {
-    this.#retired.push(this.#client);
+    const old = this.#client;
+    this.#retired.push(old);
     this.#client = EventStoreDBClient.connectionString(this.#connectionString);
+    // Later, once calls in flight on it are over: its subscriptions then end and resubscribe here.
+    setTimeout(() => {
+      const at = this.#retired.indexOf(old);
+      if (at >= 0) void this.#retired.splice(at, 1)[0]!.dispose();
+    }, 30_000).unref();
   }
 
   #toRecorded(resolved: Resolved, upcast = true): RecordedEvent | undefined {
