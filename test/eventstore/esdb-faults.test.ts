@@ -140,11 +140,18 @@ describe('EventStoreDB adapter faults (stand-in)', () => {
     const received: RecordedEvent[] = [];
     const controller = new AbortController();
     const readsBefore = node.stats.calls['Read'] ?? 0;
+    // The consumer stalls once, after 100 events, until a burst of appends is over: the node drops it as too slow.
+    let stalled!: () => void;
+    const consumerStalled = new Promise<void>((resolve) => (stalled = resolve));
+    let resume!: () => void;
+    const burstOver = new Promise<void>((resolve) => (resume = resolve));
     const subscriber = (async () => {
       for await (const batch of store.subscribeToAll({ after: base, signal: controller.signal, maxBatch: 50 })) {
         received.push(...batch.events);
-        // A consumer that stalls once for a while, with appends going on: the node drops it as too slow.
-        if (received.length >= 100 && received.length < 150) await delay(1500);
+        if (received.length >= 100 && received.length - batch.events.length < 100) {
+          stalled();
+          await burstOver;
+        }
         if (received.length >= total) break;
       }
     })();
@@ -160,7 +167,9 @@ describe('EventStoreDB adapter faults (stand-in)', () => {
       }
     };
     await write(100);
-    await Promise.all(Array.from({ length: 10 }, () => write(40))); // while the consumer stalls
+    await consumerStalled;
+    await Promise.all(Array.from({ length: 10 }, () => write(40)));
+    resume();
     node.dropStreams();
     await write(100);
     node.kill();
