@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type pg from 'pg';
 import { BatchedLookup } from '../db/batched-lookup.js';
+import type { RevocationState } from '../readmodels/revocation-lookup.js';
 import { boundKey, DPOP_ALGS, DPOP_SKEW_S, DPOP_WINDOW_S, InvalidDpopProof, replayScope, verifyDpopProof } from '../oauth/dpop.js';
 import { OAuthError } from '../oauth/errors.js';
 
@@ -35,44 +36,64 @@ const RETENTION_S = 2 * (DPOP_WINDOW_S + DPOP_SKEW_S);
 const SWEEP_EVERY_MS = 60_000;
 
 /**
- * Single use of proof jtis, per key, across every process on the database (the jti hashed with
- * plain SHA-256: a resource server has no pepper). The expiry comes from the database's clock.
- * The inserts commit asynchronously (synchronous_commit off for their own transaction only): a
+ * For a DPoP request, one statement per batch of requests answers what the bearer path asks
+ * (src/readmodels/revocation-lookup.ts: is the token's grant or client revoked?) and records the
+ * proof's jti, single-use per key across every process on the database (hashed with plain
+ * SHA-256: a resource server has no pepper; the expiry from the database's clock). One round trip
+ * instead of two keeps DPoP close to the bearer path's speed.
+ * The insert commits asynchronously (synchronous_commit off for its own transaction only): a
  * committed row is at once visible to every other insert — the conflict that refuses a replay —
  * and a request does not wait for its WAL flush. What a database crash can lose is the last
  * fraction of a second of records, i.e. proofs that could then be replayed within their minute.
  */
 export class ProofJtis {
   readonly #pool: pg.Pool;
-  readonly #insert: BatchedLookup<{ key: string }>;
-  /** Keys being recorded by this process now: the same proof twice at once loses here. */
+  readonly #lookup: BatchedLookup<RecordedRow>;
+  /** Proofs (key and jti) being recorded by this process now: the same proof twice at once loses here. */
   readonly #pending = new Set<string>();
   #lastSweep = Date.now();
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
-    this.#insert = new BatchedLookup<{ key: string }>({
+    this.#lookup = new BatchedLookup<RecordedRow>({
       pool,
-      name: 'warrant_policy_dpop_jtis',
-      text: `INSERT INTO used_jtis (scope, jti_hash, expires_at)
-             SELECT split_part(k, ' ', 1), split_part(k, ' ', 2), now() + interval '${RETENTION_S} seconds'
-               FROM unnest($1::text[]) AS k, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
-             ON CONFLICT (scope, jti_hash) DO NOTHING
-             RETURNING scope || ' ' || jti_hash AS key`,
+      name: 'warrant_policy_dpop_lookup',
+      // A key is "<token jti> <scope> <jti hash>" (none of them holds a space).
+      text: `WITH k AS (
+               SELECT key, split_part(key, ' ', 1) AS jti, split_part(key, ' ', 2) AS scope, split_part(key, ' ', 3) AS jti_hash
+                 FROM unnest($1::text[]) AS key
+             ), fresh AS (
+               INSERT INTO used_jtis (scope, jti_hash, expires_at)
+               SELECT scope, jti_hash, now() + interval '${RETENTION_S} seconds'
+                 FROM k, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
+               ON CONFLICT (scope, jti_hash) DO NOTHING
+               RETURNING scope, jti_hash
+             )
+             SELECT k.key, f.grant_type, f.revoked AS family_revoked, c.revoked AS client_revoked, fresh.scope IS NOT NULL AS first_use
+               FROM k
+               LEFT JOIN access_tokens a ON a.jti = k.jti
+               LEFT JOIN token_families f ON f.family_id = a.family_id
+               LEFT JOIN clients c ON c.client_id = a.client_id
+               LEFT JOIN fresh ON fresh.scope = k.scope AND fresh.jti_hash = k.jti_hash`,
       keyOf: (row) => row.key,
       applicationName: 'warrant-policy-dpop',
     });
   }
 
-  /** True the first time this key's proof carries this jti; false for a replay. */
-  async firstUse(jkt: string, jti: string): Promise<boolean> {
-    const key = `${replayScope(jkt)} ${createHash('sha256').update(jti).digest('base64url')}`;
-    if (this.#pending.has(key)) return false;
-    this.#pending.add(key);
+  /**
+   * The state of the token `tokenJti` (undefined when unknown), and whether this is the first use
+   * of `proofJti` by the key `jkt` (false: a replay).
+   */
+  async lookup(tokenJti: string, jkt: string, proofJti: string): Promise<{ state: RevocationState | undefined; firstUse: boolean }> {
+    const proof = `${replayScope(jkt)} ${createHash('sha256').update(proofJti).digest('base64url')}`;
+    if (this.#pending.has(proof)) return { state: undefined, firstUse: false };
+    this.#pending.add(proof);
     try {
-      return (await this.#insert.lookup(key)) !== undefined;
+      const row = await this.#lookup.lookup(`${tokenJti} ${proof}`);
+      const state = row?.grant_type ? { grantType: row.grant_type, familyRevoked: row.family_revoked!, clientRevoked: row.client_revoked! } : undefined;
+      return { state, firstUse: row?.first_use === true };
     } finally {
-      this.#pending.delete(key);
+      this.#pending.delete(proof);
       this.#sweep();
     }
   }
@@ -84,8 +105,16 @@ export class ProofJtis {
   }
 
   close(): Promise<void> {
-    return this.#insert.close();
+    return this.#lookup.close();
   }
+}
+
+interface RecordedRow {
+  key: string;
+  grant_type: string | null;
+  family_revoked: boolean | null;
+  client_revoked: boolean | null;
+  first_use: boolean;
 }
 
 export interface ProofOrigin {
@@ -114,8 +143,11 @@ export function requestUrl(ctx: Context, origin: ProofOrigin): string {
 }
 
 export interface ProofChecker {
-  /** Checks the request's proof for `token` (whose `claims` are verified); resolves to the key's thumbprint. */
-  verify(request: DpopRequest, token: string, claims: Record<string, unknown>): Promise<string>;
+  /**
+   * Checks the request's proof for `token` (whose `claims` are verified and include `jti`); resolves
+   * to the key's thumbprint and the token's revocation state (undefined: unknown token).
+   */
+  verify(request: DpopRequest, token: string, claims: { jti: string } & Record<string, unknown>): Promise<{ jkt: string; state: RevocationState | undefined }>;
   /** The refusal of a bound token sent as a Bearer token. */
   unbound(): DpopChallenge;
   /** A Bearer refusal, said as a DPoP challenge to a client that used DPoP. */
@@ -142,8 +174,9 @@ export function proofChecker(pool: pg.Pool, realm: string): ProofChecker {
       // §7.1: the proof's key must be the one the token was issued to.
       if (proof.jkt !== bound) throw challenge('invalid_token', 'the DPoP proof is not signed by the key the access token is bound to');
       jtis ??= new ProofJtis(pool);
-      if (!(await jtis.firstUse(proof.jkt, proof.jti))) throw challenge('invalid_dpop_proof', 'the DPoP proof was used before (jti)');
-      return proof.jkt;
+      const { state, firstUse } = await jtis.lookup(claims.jti, proof.jkt, proof.jti);
+      if (!firstUse) throw challenge('invalid_dpop_proof', 'the DPoP proof was used before (jti)');
+      return { jkt: proof.jkt, state };
     },
     async close() {
       await jtis?.close();

@@ -189,7 +189,7 @@ export function createPolicy(options: PolicyOptions): Policy {
     let state;
     let jkt: string | undefined;
     try {
-      if (dpop) [state, jkt] = await Promise.all([revocations.lookup(claims.jti), proofs.verify(dpop, token, claims)]);
+      if (dpop) ({ state, jkt } = await proofs.verify(dpop, token, claims));
       else state = await revocations.lookup(claims.jti);
     } catch (error) {
       if (isConnectionError(error)) throw new TemporarilyUnavailable('token validation is temporarily unavailable', 1, (error as Error).message);

@@ -324,16 +324,21 @@ describe('DPoP (RFC 9449)', function () {
       }
     });
 
-    it('the replay record: a jti twice in one batch of inserts is one use (the batch would answer both alike)', async () => {
+    it('the replay record: a jti twice in one batch is one use (the batch would answer both alike); the same statement gives the revocation state', async () => {
       const pool = new pg.Pool({ connectionString: server.db.url, max: 1 });
       const jtis = new ProofJtis(pool);
       try {
         // Two inserts in flight (a, b) make c and its replay wait for the same next batch.
         const run = randomUUID();
-        const answers = await Promise.all(['a', 'b', 'c', 'c'].map((jti) => jtis.firstUse(key.jkt, `${run}-${jti}`)));
+        const firstUse = async (jkt: string, jti: string) => (await jtis.lookup('no-such-token', jkt, jti)).firstUse;
+        const answers = await Promise.all(['a', 'b', 'c', 'c'].map((jti) => firstUse(key.jkt, `${run}-${jti}`)));
         expect(answers).to.deep.equal([true, true, true, false]);
-        expect(await jtis.firstUse(key.jkt, `${run}-a`)).to.equal(false);
-        expect(await jtis.firstUse(stranger.jkt, `${run}-a`), 'per key').to.equal(true);
+        expect(await firstUse(key.jkt, `${run}-a`)).to.equal(false);
+        expect(await firstUse(stranger.jkt, `${run}-a`), 'per key').to.equal(true);
+        // The same statement answers the token's revocation state, as the bearer path's lookup does.
+        const { token } = await clientToken(key);
+        expect((await jtis.lookup(decodeJwt(token).jti!, key.jkt, `${run}-d`)).state).to.deep.equal({ grantType: 'client_credentials', familyRevoked: false, clientRevoked: false });
+        expect((await jtis.lookup('no-such-token', key.jkt, `${run}-e`)).state).to.equal(undefined);
       } finally {
         await jtis.close();
         await pool.end();
