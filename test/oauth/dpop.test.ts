@@ -240,6 +240,24 @@ describe('DPoP (RFC 9449)', function () {
       expect(claims.exp! - claims.iat!).to.equal(600);
       expect(claims['cnf']).to.deep.equal({ jkt: key.jkt });
     });
+
+    it('device_code + DPoP: the device polls with a proof and its tokens are bound to its key', async () => {
+      const registered = await server.client({ confidential: false, grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'], scopes: ['read'] });
+      const client: oauth.Client = { client_id: registered.id, token_endpoint_auth_method: 'none' };
+      const started = await oauth.processDeviceAuthorizationResponse(server.as, client, await oauth.deviceAuthorizationRequest(server.as, client, oauth.None(), { scope: 'read' }, insecure));
+      // dora approves on the verification page (HTTP only).
+      const browser = new Browser(server.url);
+      const first = await browser.go(`/oauth/device?user_code=${started.user_code}`);
+      const login = await browser.go(first.location!);
+      const signedIn = await browser.post('/oauth/login', { username: 'dora', password: 'correct horse battery', csrf: field(login.html, 'csrf')!, return_to: field(login.html, 'return_to')! });
+      const form = await browser.go(signedIn.location!);
+      const consent = await browser.post('/oauth/device', { user_code: started.user_code, csrf: field(form.html, 'csrf')! });
+      await browser.post('/oauth/device', { user_code: started.user_code, csrf: field(consent.html, 'csrf')!, decision: 'approve' });
+      const response = await oauth.deviceCodeGrantRequest(server.as, client, oauth.None(), started.device_code, { ...insecure, DPoP: oauth.DPoP(client, key.pair) });
+      const tokens = await oauth.processDeviceCodeResponse(server.as, client, response);
+      expect(tokens.token_type).to.equal('dpop');
+      expect(decodeJwt(tokens.access_token)['cnf']).to.deep.equal({ jkt: key.jkt });
+    });
   });
 
   describe('refresh', () => {
