@@ -34,6 +34,15 @@ function integer(name: string, fallback: number, min: number, max: number) {
   };
 }
 
+/** `true` or `false` (unset: false). */
+function boolean(name: string) {
+  return (raw: string | undefined): boolean => {
+    const value = optional(raw) ?? 'false';
+    if (value !== 'true' && value !== 'false') throw new ConfigError(`${name} must be true or false, got "${value}"`);
+    return value === 'true';
+  };
+}
+
 function optional(raw: string | undefined): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
@@ -228,11 +237,7 @@ const table = {
     env: 'WARRANT_PASSWORD_GRANT',
     description: 'Enable the legacy password grant (RFC 6749 §4.3; discouraged by RFC 9700 §2.4) for clients allowed it: true or false.',
     defaultText: 'false',
-    parse: (raw) => {
-      const value = optional(raw) ?? 'false';
-      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_PASSWORD_GRANT must be true or false, got "${value}"`);
-      return value === 'true';
-    },
+    parse: boolean('WARRANT_PASSWORD_GRANT'),
   },
   sessionTtl: {
     env: 'WARRANT_SESSION_TTL',
@@ -244,21 +249,13 @@ const table = {
     env: 'WARRANT_REQUIRE_PAR',
     description: 'Accept authorization requests only through pushed authorization requests (RFC 9126 §5), for every client: true or false.',
     defaultText: 'false',
-    parse: (raw) => {
-      const value = optional(raw) ?? 'false';
-      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_REQUIRE_PAR must be true or false, got "${value}"`);
-      return value === 'true';
-    },
+    parse: boolean('WARRANT_REQUIRE_PAR'),
   },
   dpopNonce: {
     env: 'WARRANT_DPOP_NONCE',
     description: 'Require a server-provided nonce in DPoP proofs at the token endpoint (RFC 9449 §8): true or false.',
     defaultText: 'false',
-    parse: (raw) => {
-      const value = optional(raw) ?? 'false';
-      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_DPOP_NONCE must be true or false, got "${value}"`);
-      return value === 'true';
-    },
+    parse: boolean('WARRANT_DPOP_NONCE'),
   },
   auditStreamHeartbeatSeconds: {
     env: 'WARRANT_AUDIT_STREAM_HEARTBEAT',
@@ -282,11 +279,7 @@ const table = {
     env: 'WARRANT_OPEN_REGISTRATION',
     description: 'Let anyone register a client at the RFC 7591 registration endpoint, without an initial access token: true or false.',
     defaultText: 'false',
-    parse: (raw) => {
-      const value = optional(raw) ?? 'false';
-      if (value !== 'true' && value !== 'false') throw new ConfigError(`WARRANT_OPEN_REGISTRATION must be true or false, got "${value}"`);
-      return value === 'true';
-    },
+    parse: boolean('WARRANT_OPEN_REGISTRATION'),
   },
   registrationGrants: {
     env: 'WARRANT_REGISTRATION_GRANTS',
